@@ -1,0 +1,176 @@
+"""Constraints and soft factors: each hard rule excludes with its reason; factors and score stay in [0, 1]."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.matching.test_text_samples import sample_demands, sample_experts
+
+from matching.matcher import Matcher
+from matching.records import DemandProfile, ExpertProfile
+from matching.regions import resolve_region, same_place
+from matching.scoring import (
+    COMPONENTS,
+    DemandTable,
+    ExpertTable,
+    RegionCodes,
+    ScoreWeights,
+    industry_values,
+    score_pairs,
+)
+
+COAL = sample_experts()[0]
+DEMAND = sample_demands()[0]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher().fit(sample_experts(), sample_demands())
+
+
+def _pair(matcher: Matcher, expert: ExpertProfile, demand: DemandProfile = DEMAND):
+    return matcher.score_pair(demand, expert)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"active": False}, "inactive"),
+        ({"load": 2, "capacity": 2}, "no_capacity"),
+        ({"conflicts": frozenset({100})}, "conflict_of_interest"),
+        ({"travels": False, "region": "沈阳市"}, "on_site_no_travel"),
+    ],
+)
+def test_each_hard_rule_excludes_with_its_reason(matcher: Matcher, change: dict, code: str) -> None:
+    s = _pair(matcher, dataclasses.replace(COAL, **change))
+    assert s.excluded
+    assert [r.code for r in s.exclusions] == [code]
+    assert all(r.en and r.zh for r in s.exclusions)
+
+
+def test_origin_not_accepted_excludes(matcher: Matcher) -> None:
+    demand = dataclasses.replace(DEMAND, accepted_origins=frozenset({"in_province"}))
+    s = _pair(matcher, dataclasses.replace(COAL, origin="foreign"), demand)
+    assert [r.code for r in s.exclusions] == ["origin_not_accepted"]
+    assert "in-province" in s.exclusions[0].en and "省内" in s.exclusions[0].zh
+
+
+def test_empty_accepted_origins_accepts_anyone(matcher: Matcher) -> None:
+    assert not _pair(matcher, dataclasses.replace(COAL, origin="foreign")).excluded
+
+
+def test_non_travelling_specialist_in_the_same_city_is_fine(matcher: Matcher) -> None:
+    assert not _pair(matcher, dataclasses.replace(COAL, travels=False, region="Dalian")).excluded
+
+
+def test_on_site_rule_does_not_apply_to_remote_demands(matcher: Matcher) -> None:
+    demand = dataclasses.replace(DEMAND, on_site=False)
+    assert not _pair(matcher, dataclasses.replace(COAL, travels=False, region="沈阳"), demand).excluded
+
+
+def test_several_rules_give_several_reasons(matcher: Matcher) -> None:
+    s = _pair(matcher, dataclasses.replace(COAL, active=False, load=5, capacity=2))
+    assert [r.code for r in s.exclusions] == ["inactive", "no_capacity"]
+
+
+def test_soft_factors_and_reasons_for_a_good_match(matcher: Matcher) -> None:
+    s = _pair(matcher, COAL)
+    assert not s.excluded
+    assert set(s.components) == set(COMPONENTS)
+    assert s.components["proximity"] == 1.0
+    assert s.components["origin"] == 1.0
+    assert s.components["capacity"] == 1.0
+    assert s.components["industry"] == 1.0
+    assert s.components["rating"] == pytest.approx((4.5 - 1) / 4, abs=1e-4)
+    codes = [r.code for r in s.reasons]
+    assert codes == ["text_relevance", "industry_match", "same_city", "in_province", "spare_capacity", "past_ratings"]
+    same_city = s.reasons[2]
+    assert same_city.en == "Based in the same city (Dalian)"
+    assert same_city.zh == "与企业同城（大连）"
+
+
+@pytest.mark.parametrize(
+    ("change", "component", "value"),
+    [
+        ({"region": "沈阳"}, "proximity", 0.5),
+        ({"region": "北京"}, "proximity", 0.0),
+        ({"origin": "out_of_province"}, "origin", 0.5),
+        ({"origin": "foreign"}, "origin", 0.5),
+        ({"load": 1, "capacity": 4}, "capacity", 0.75),
+        ({"mean_rating": None}, "rating", 0.5),
+        ({"mean_rating": 1.0}, "rating", 0.0),
+        ({"mean_rating": 5.0}, "rating", 1.0),
+    ],
+)
+def test_soft_factor_values(matcher: Matcher, change: dict, component: str, value: float) -> None:
+    assert _pair(matcher, dataclasses.replace(COAL, **change)).components[component] == pytest.approx(value)
+
+
+def test_industry_gets_partial_credit_by_token_overlap(matcher: Matcher) -> None:
+    partial = _pair(matcher, sample_experts()[3])  # 煤矿安全: shares 煤矿 with 煤矿智能化
+    assert 0 < partial.components["industry"] < 1
+    assert partial.reasons[1].code == "industry_partial"
+    none = _pair(matcher, sample_experts()[6])  # petrochemicals
+    assert none.components["industry"] == 0.0
+    assert industry_values(np.array([0.0]), 0)[0] == 0.5
+
+
+def test_regions_resolve_cities_counties_and_provinces() -> None:
+    assert resolve_region("大连市甘井子区").city == "dalian"
+    assert resolve_region("瓦房店").city == "dalian"
+    assert resolve_region("Shenyang, Liaoning").city == "shenyang"
+    assert resolve_region("辽宁省").province == "liaoning" and resolve_region("辽宁省").city is None
+    assert resolve_region("北京市朝阳区").city == "beijing"
+    assert resolve_region("朝阳市").province == "liaoning"
+    assert resolve_region("哈尔滨").province == "heilongjiang"
+    assert same_place(resolve_region("大连"), resolve_region("Dalian"))
+    assert same_place(resolve_region("某地"), resolve_region("某地"))
+    assert not same_place(resolve_region(""), resolve_region(""))
+
+
+def test_score_weights_are_normalised_and_checked() -> None:
+    w = ScoreWeights(text=2, industry=0, proximity=0, origin=0, capacity=0, rating=2).normalised()
+    assert w.sum() == pytest.approx(1.0) and w[0] == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        ScoreWeights(text=-1).normalised()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    load=st.integers(0, 12),
+    capacity=st.integers(1, 10),
+    rating=st.one_of(st.none(), st.floats(1, 5)),
+    origin=st.sampled_from(["in_province", "out_of_province", "foreign"]),
+    region=st.sampled_from(["大连", "沈阳", "北京", "", "Munich"]),
+    text=st.floats(0, 1),
+    industry=st.floats(0, 1),
+    weights=st.tuples(*[st.floats(0.01, 5)] * 6),
+)
+def test_factors_and_score_stay_in_unit_interval(
+    load: int,
+    capacity: int,
+    rating: float | None,
+    origin: str,
+    region: str,
+    text: float,
+    industry: float,
+    weights: tuple[float, ...],
+) -> None:
+    regions = RegionCodes()
+    experts, demands = ExpertTable(), DemandTable()
+    experts.set(
+        0,
+        dataclasses.replace(COAL, load=load, capacity=capacity, mean_rating=rating, origin=origin, region=region),
+        regions,
+    )
+    demands.set(0, DEMAND, regions, 3)
+    w = ScoreWeights(*weights).normalised()
+    one = np.array([0])
+    pairs = score_pairs(demands, 0, experts, one, np.array([text]), np.array([industry]), one.astype(bool), w)
+    assert ((pairs.components >= 0) & (pairs.components <= 1)).all()
+    assert 0 <= pairs.score[0] <= 1
+    assert bool(pairs.excluded[0] & 2) == (load >= capacity)
