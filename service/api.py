@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service import health
+from service import audit, health, observability
+from service.assignments.routes import router as assignments_router
 from service.demands.routes import router as demands_router
+from service.engagements.routes import demand_router as selections_router
+from service.engagements.routes import expert_router as expert_interests_router
+from service.engagements.routes import router as engagements_router
 from service.enterprises.routes import router as enterprises_router
 from service.errors import problem_responses
 from service.experts.routes import router as experts_router
 from service.keys.routes import router as keys_router
+from service.rounds.routes import router as rounds_router
+from service.stats.routes import router as stats_router
+from service.suggestions.routes import demand_router as demand_suggestions_router
+from service.suggestions.routes import expert_router as expert_suggestions_router
 
 api_router = APIRouter(responses=problem_responses)
 api_router.include_router(enterprises_router, prefix="/enterprises", tags=["enterprises"])
 api_router.include_router(demands_router, prefix="/demands", tags=["demands"])
 api_router.include_router(experts_router, prefix="/experts", tags=["experts"])
 api_router.include_router(keys_router, prefix="/keys", tags=["keys"])
+api_router.include_router(engagements_router, prefix="/engagements", tags=["engagements"])
+api_router.include_router(selections_router, prefix="/demands", tags=["engagements"])
+api_router.include_router(expert_interests_router, prefix="/experts", tags=["engagements"])
+api_router.include_router(demand_suggestions_router, prefix="/demands", tags=["suggestions"])
+api_router.include_router(expert_suggestions_router, prefix="/experts", tags=["suggestions"])
+api_router.include_router(rounds_router, prefix="/rounds", tags=["rounds"])
+api_router.include_router(assignments_router, prefix="/assignments", tags=["assignments"])
+api_router.include_router(stats_router, prefix="/stats", tags=["stats"])
+api_router.include_router(audit.router, prefix="/audit", tags=["audit"])
 api_router.include_router(health.router, tags=["health"])
+api_router.include_router(observability.router, tags=["health"])

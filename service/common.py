@@ -119,6 +119,11 @@ def track_changes(model: type, extractor: ChangeExtractor) -> None:
     _tracked[model] = extractor
 
 
+def tracked_changes(model: type) -> ChangeExtractor | None:
+    """The extractor registered for `model`, for writers that insert without the ORM's flush (bulk imports)."""
+    return _tracked.get(model)
+
+
 @event.listens_for(Session, "before_flush")
 def _bump_versions(session: Session, _ctx: Any, _instances: Any) -> None:
     now = utcnow()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from service.api import api_router
 from service.config import Settings, get_settings
 from service.db import make_engine
 from service.errors import install_error_handlers
+from service.observability import configure_logging, install_observability
+from service.suggestions.live import LiveMatcher
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,9 +26,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if owns_engine:
             app.state.settings = settings or get_settings()
             app.state.engine = make_engine(app.state.settings)
+        configure_logging(getattr(app.state, "settings", None) or get_settings())
+        # One matcher per worker process, fitted from the database before the first request (off the event loop).
+        owns_matcher = not hasattr(app.state, "matcher")
+        if owns_matcher:
+            app.state.matcher = await anyio.to_thread.run_sync(LiveMatcher(app.state.engine).build_or_defer)
         try:
             yield
         finally:
+            if owns_matcher:
+                app.state.matcher.close()
+                del app.state.matcher
             if owns_engine:
                 app.state.engine.dispose()
                 del app.state.engine
@@ -37,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_observability(app)
     app.include_router(api_router)
     return app
 

@@ -2,12 +2,30 @@
 
 from sqlmodel import SQLModel
 
+from service.assignments.models import Assignment
+from service.audit import AuditEvent
 from service.common import RecordChange
 from service.demands.models import Demand
+from service.engagements.models import Engagement, EngagementLog, Interest
 from service.enterprises.models import Enterprise
 from service.experts.models import Expert
 from service.keys.models import ApiKey
+from service.rounds.models import Round, RoundMember
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiKey", "Demand", "Enterprise", "Expert", "RecordChange", "metadata"]
+__all__ = [
+    "ApiKey",
+    "Assignment",
+    "AuditEvent",
+    "Demand",
+    "Engagement",
+    "EngagementLog",
+    "Enterprise",
+    "Expert",
+    "Interest",
+    "RecordChange",
+    "Round",
+    "RoundMember",
+    "metadata",
+]

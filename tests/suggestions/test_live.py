@@ -1,0 +1,79 @@
+"""The worker's live matcher: start-up fit, change-log gaps, and refits that never block a request."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from service.common import RecordChange, utcnow
+from service.suggestions.live import LiveMatcher
+from service.suggestions.profiles import load_open_demands
+from tests.factories import ADMIN
+from tests.suggestions.conftest import World
+
+
+def _demand(engine, demand_id: int):  # type: ignore[no-untyped-def]
+    with Session(engine) as db:
+        return load_open_demands(db, [demand_id])[demand_id]
+
+
+def _expert_ids(live: LiveMatcher, engine, demand_id: int) -> list[int]:  # type: ignore[no-untyped-def]
+    with Session(engine) as db:
+        items, _ = live.suggest_experts(db, _demand(engine, demand_id), limit=50, offset=0, include_excluded=False)
+    return [s.expert_id for s in items]
+
+
+def test_a_matcher_built_at_start_up_knows_the_database(world: World, engine) -> None:  # type: ignore[no-untyped-def]
+    live = LiveMatcher(engine).build()
+    assert live.matcher is not None
+    assert set(live.matcher.experts_) == {world.strong["id"], world.weak["id"], world.unrelated["id"]}
+    assert set(live.matcher.demands_) == {world.demand["id"]}
+    assert _expert_ids(live, engine, world.demand["id"])[0] == world.strong["id"]
+
+
+def test_an_empty_database_gives_an_empty_matcher_until_the_first_records(engine, api) -> None:  # type: ignore[no-untyped-def]
+    live = LiveMatcher(engine).build()
+    assert live.matcher is None
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    expert = api.expert()
+    assert _expert_ids(live, engine, demand["id"]) == [expert["id"]]
+
+
+def test_a_gap_that_never_fills_is_given_up_after_the_timeout(world: World, engine) -> None:  # type: ignore[no-untyped-def]
+    live = LiveMatcher(engine, gap_timeout=0.2).build()
+    top = live.watermark
+    with Session(engine) as db:
+        db.execute(
+            insert(RecordChange).values(id=top + 3, kind="expert", record_id=world.weak["id"], op="upsert", at=utcnow())
+        )
+        db.commit()
+        live.sync(db)
+    assert live.watermark == top + 3
+    assert [(g.lo, g.hi) for g in live._gaps] == [(top + 1, top + 2)]
+    time.sleep(0.3)
+    with Session(engine) as db:
+        live.sync(db)
+    assert live._gaps == [] and live.stats.gaps_expired == 2
+
+
+def test_a_large_index_refits_in_the_background_and_catches_up(world: World, engine) -> None:  # type: ignore[no-untyped-def]
+    # Treat even this small corpus as large: no inline refit, a background one once anything changed.
+    live = LiveMatcher(engine, inline_refit_docs=0, min_refit_changes=1).build()
+    assert _expert_ids(live, engine, world.demand["id"]).count(world.unrelated["id"]) == 0
+    # Words the fitted vocabulary has never seen: the upsert alone cannot make them match.
+    response = world.client.patch(
+        f"/experts/{world.unrelated['id']}", json={"keywords": ["量子退火", "拓扑优化"]}, headers=ADMIN
+    )
+    assert response.status_code == 200
+    demand = world.client.patch(f"/demands/{world.demand['id']}", json={"keywords": ["量子退火"]}, headers=ADMIN)
+    assert demand.status_code == 200
+    _expert_ids(live, engine, world.demand["id"])  # catches up, and starts the refit off the request path
+    deadline = time.monotonic() + 60
+    while live.stats.background_refits == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.stats.background_refits == 1
+    assert world.unrelated["id"] in _expert_ids(live, engine, world.demand["id"])
+    live.close()
