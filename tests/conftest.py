@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from service.config import Settings
 from service.db import make_engine
@@ -33,7 +34,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def _postgres_database(worker: str) -> Iterator[str]:
-    server = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
+    # No pool: a test that restarts the server must not leave a dead pooled connection for the final DROP.
+    server = create_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with server.connect() as conn:
             conn.execute(text("SELECT 1"))

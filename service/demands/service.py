@@ -8,9 +8,10 @@ from sqlmodel import Session, col, func, select
 from service.auth import Principal
 from service.common import apply_patch, like_pattern, utcnow
 from service.demands.models import CLIENT_TRANSITIONS, Demand, DemandCreate, DemandStatus, DemandUpdate
+from service.engagements.service import follow_engagements
 from service.enterprises.models import Enterprise
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.relationships import can_see_demand, ensure_demand_deletable
+from service.relationships import can_see_demand, ensure_demand_deletable, ensure_headcount_fits, ensure_no_live
 
 
 def get(*, db_session: Session, demand_id: int) -> Demand:
@@ -128,10 +129,17 @@ def update(*, db_session: Session, demand: Demand, demand_in: DemandUpdate, prin
         check_transition(demand.status, changes["status"])
         if changes["status"] == DemandStatus.open and demand.published_at is None:
             demand.published_at = utcnow()
+        if changes["status"] == DemandStatus.cancelled and demand.status != DemandStatus.cancelled:
+            ensure_no_live(db_session=db_session, demand_id=demand.id, doing="cancel it")
+    if changes.get("headcount") is not None:
+        ensure_headcount_fits(db_session=db_session, demand_id=demand.id, headcount=changes["headcount"])
     if "deadline" in changes:
         changes["deadline"] = demand_in.deadline
     apply_patch(demand, changes)
     db_session.add(demand)
+    if "headcount" in changes:
+        # A larger headcount reopens a matched demand; a smaller one may fill an open one.
+        follow_engagements(db_session, demand=demand, actor=principal, may_reopen=True)
     db_session.commit()
     db_session.refresh(demand)
     return demand

@@ -10,7 +10,7 @@ from service.common import apply_patch, like_pattern
 from service.enterprises.models import Enterprise
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.experts.models import ADMIN_ONLY_FIELDS, Expert, ExpertCreate, ExpertPublic, ExpertUpdate
-from service.relationships import can_see_expert_contact, ensure_expert_deletable
+from service.relationships import can_see_expert_contact, ensure_capacity_fits, ensure_expert_deletable
 
 
 def get(*, db_session: Session, expert_id: int) -> Expert:
@@ -114,6 +114,8 @@ def update(*, db_session: Session, expert: Expert, expert_in: ExpertUpdate, prin
             )
     if changes.get("conflicts"):
         check_conflicts_exist(db_session=db_session, conflicts=changes["conflicts"])
+    if changes.get("capacity") is not None:
+        ensure_capacity_fits(db_session=db_session, expert_id=expert.id, capacity=changes["capacity"])
     apply_patch(expert, changes)
     db_session.add(expert)
     db_session.commit()

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
-
-from service.errors import Conflict
-from service.relationships import ensure_capacity_fits, ensure_headcount_fits
 from tests.engagements.conftest import Parties
 from tests.factories import ADMIN
 
@@ -117,16 +113,36 @@ def test_bad_list_filters_answer_422(parties: Parties, query: str) -> None:
     assert parties.client.get(f"/engagements?{query}", headers=ADMIN).status_code == 422
 
 
-def test_capacity_and_headcount_cannot_be_lowered_below_live_engagements(parties: Parties, engine) -> None:
-    parties.client.patch(f"/demands/{parties.demand['id']}", json={"headcount": 2}, headers=ADMIN)
-    parties.offered()
+def test_headcount_cannot_go_below_live_engagements_and_changing_it_moves_the_status(parties: Parties) -> None:
+    path = f"/demands/{parties.demand['id']}"
+    assert parties.client.patch(path, json={"headcount": 2}, headers=ADMIN).status_code == 200
+    first = parties.active()
     parties.offered(expert_id=parties.expert_y["id"])
-    with Session(engine) as db_session:
-        ensure_headcount_fits(db_session=db_session, demand_id=parties.demand["id"], headcount=2)
-        with pytest.raises(Conflict) as caught:
-            ensure_headcount_fits(db_session=db_session, demand_id=parties.demand["id"], headcount=1)
-        assert caught.value.code == "headcount-below-engaged"
-        ensure_capacity_fits(db_session=db_session, expert_id=parties.expert_x["id"], capacity=1)
-        with pytest.raises(Conflict) as caught:
-            ensure_capacity_fits(db_session=db_session, expert_id=parties.expert_x["id"], capacity=0)
-        assert caught.value.code == "capacity-below-load"
+    refused = parties.client.patch(path, json={"headcount": 1}, headers=ADMIN)
+    assert refused.status_code == 409 and refused.json()["code"] == "headcount-below-engaged"
+    assert parties.demand_now()["headcount"] == 2
+    # Declining the offer leaves one active engagement: headcount 1 now fills the demand, 3 reopens it.
+    assert parties.move(first["id"] + 1, "decline").status_code == 200
+    assert parties.client.patch(path, json={"headcount": 1}, headers=ADMIN).json()["status"] == "matched"
+    assert parties.client.patch(path, json={"headcount": 3}, headers=ADMIN).json()["status"] == "open"
+
+
+def test_capacity_cannot_go_below_a_specialists_live_engagements(parties: Parties) -> None:
+    path = f"/experts/{parties.expert_x['id']}"
+    parties.offered()
+    second = parties.offered(demand_id=parties.api.demand(parties.enterprise_a["id"])["id"])
+    refused = parties.client.patch(path, json={"capacity": 1}, headers=ADMIN)
+    assert refused.status_code == 409 and refused.json()["code"] == "capacity-below-load"
+    assert parties.client.get(path, headers=ADMIN).json()["capacity"] == 2
+    parties.move(second["id"], "decline")
+    assert parties.client.patch(path, json={"capacity": 1}, headers=ADMIN).status_code == 200
+
+
+def test_a_demand_with_live_engagements_cannot_be_cancelled(parties: Parties) -> None:
+    path = f"/demands/{parties.demand['id']}"
+    engagement = parties.offered()
+    refused = parties.client.patch(path, json={"status": "cancelled"}, headers=parties.ent_a)
+    assert refused.status_code == 409 and refused.json()["code"] == "demand-has-live-engagements"
+    assert parties.demand_now()["status"] == "open"
+    parties.move(engagement["id"], "decline")
+    assert parties.client.patch(path, json={"status": "cancelled"}, headers=parties.ent_a).json()["status"] == "cancelled"
