@@ -66,18 +66,13 @@ def _lock(db_session: Session, model: type, record_id: int) -> None:
 
 def ensure_demand_deletable(*, db_session: Session, demand_id: int | None) -> None:
     """Raise Conflict when the demand has live engagements (its past ones are deleted with it)."""
-    ensure_no_live(db_session=db_session, demand_id=demand_id, doing="delete it")
-
-
-def ensure_no_live(*, db_session: Session, demand_id: int | None, doing: str) -> None:
-    """Raise Conflict naming what was asked (delete, cancel) when the demand has offered or active engagements."""
     if demand_id is None:
         return
     _lock(db_session, Demand, demand_id)
     live = _live_count(db_session, Engagement.demand_id, demand_id)
     if live:
         raise Conflict(
-            f"demand {demand_id} has {live} live engagement(s); decline, complete or terminate them to {doing}",
+            f"demand {demand_id} has {live} live engagement(s); decline, complete or terminate them first",
             code="demand-has-live-engagements",
             demand_id=demand_id,
             live_engagements=live,

@@ -8,10 +8,10 @@ from sqlmodel import Session, col, func, select
 from service.auth import Principal
 from service.common import apply_patch, like_pattern, utcnow
 from service.demands.models import CLIENT_TRANSITIONS, Demand, DemandCreate, DemandStatus, DemandUpdate
-from service.engagements.service import follow_engagements
+from service.engagements.service import close_offers_of_cancelled, follow_engagements
 from service.enterprises.models import Enterprise
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.relationships import can_see_demand, ensure_demand_deletable, ensure_headcount_fits, ensure_no_live
+from service.relationships import can_see_demand, ensure_demand_deletable, ensure_headcount_fits
 
 
 def get(*, db_session: Session, demand_id: int) -> Demand:
@@ -130,7 +130,7 @@ def update(*, db_session: Session, demand: Demand, demand_in: DemandUpdate, prin
         if changes["status"] == DemandStatus.open and demand.published_at is None:
             demand.published_at = utcnow()
         if changes["status"] == DemandStatus.cancelled and demand.status != DemandStatus.cancelled:
-            ensure_no_live(db_session=db_session, demand_id=demand.id, doing="cancel it")
+            close_offers_of_cancelled(db_session, demand=demand, actor=principal)
     if changes.get("headcount") is not None:
         ensure_headcount_fits(db_session=db_session, demand_id=demand.id, headcount=changes["headcount"])
     if "deadline" in changes:

@@ -197,6 +197,39 @@ def follow_engagements(db_session: Session, *, demand: Demand, actor: Principal,
     )
 
 
+def close_offers_of_cancelled(db_session: Session, *, demand: Demand, actor: Principal) -> int:
+    """Cancelling a demand: refused while specialists are active on it; its pending offers are declined with it."""
+    _locked(db_session, Demand, [demand.id])  # type: ignore[list-item]
+    active = demand_filled(db_session=db_session, demand_id=demand.id, statuses=[EngagementStatus.active.value])  # type: ignore[arg-type]
+    if active:
+        raise Conflict(
+            f"demand {demand.id} has {active} active engagement(s); complete or terminate them to cancel it",
+            code="demand-has-active-engagements",
+            demand_id=demand.id,
+            active_engagements=active,
+        )
+    offers = db_session.exec(
+        select(Engagement)
+        .where(Engagement.demand_id == demand.id, Engagement.status == EngagementStatus.offered.value)
+        .with_for_update()
+    ).all()
+    now = utcnow()
+    for engagement in offers:
+        engagement.status, engagement.ended_at = EngagementStatus.declined.value, now
+        db_session.add(engagement)
+        audit.record(
+            db_session=db_session,
+            entity=ENGAGEMENT,
+            entity_id=engagement.id,  # type: ignore[arg-type]
+            action="declined",
+            actor=actor,
+            from_status=EngagementStatus.offered.value,
+            to_status=EngagementStatus.declined.value,
+            detail={"reason": "demand cancelled"},
+        )
+    return len(offers)
+
+
 # --- the core function every workflow calls -------------------------------------------------------------------
 
 

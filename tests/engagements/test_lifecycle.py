@@ -55,12 +55,11 @@ def test_terminating_reopens_a_matched_demand_only(parties: Parties) -> None:
     assert parties.demand_now()["status"] == "closed"
 
 
-def test_accepting_after_the_demand_was_cancelled_answers_409(parties: Parties) -> None:
+def test_an_offer_on_a_cancelled_demand_is_declined_and_cannot_be_accepted(parties: Parties) -> None:
     offered = parties.offered()
     parties.client.patch(f"/demands/{parties.demand['id']}", json={"status": "cancelled"}, headers=ADMIN)
     response = parties.move(offered["id"], "accept", headers=parties.exp_x)
-    assert response.status_code == 409 and response.json()["code"] == "demand-not-open"
-    assert parties.move(offered["id"], "decline", headers=parties.exp_x).status_code == 200
+    assert response.status_code == 409 and response.json()["code"] == "illegal-engagement-transition"
 
 
 def test_accepting_after_a_conflict_was_declared_answers_409(parties: Parties) -> None:

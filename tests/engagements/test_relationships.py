@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.engagements.conftest import Parties
 from tests.factories import ADMIN
 
@@ -138,11 +139,19 @@ def test_capacity_cannot_go_below_a_specialists_live_engagements(parties: Partie
     assert parties.client.patch(path, json={"capacity": 1}, headers=ADMIN).status_code == 200
 
 
-def test_a_demand_with_live_engagements_cannot_be_cancelled(parties: Parties) -> None:
+def test_cancelling_a_demand_declines_its_offers_but_is_refused_while_a_specialist_is_active(parties: Parties) -> None:
     path = f"/demands/{parties.demand['id']}"
-    engagement = parties.offered()
+    assert parties.client.patch(path, json={"headcount": 2}, headers=ADMIN).status_code == 200
+    active = parties.active()
+    offer = parties.offered(expert_id=parties.expert_y["id"])
     refused = parties.client.patch(path, json={"status": "cancelled"}, headers=parties.ent_a)
-    assert refused.status_code == 409 and refused.json()["code"] == "demand-has-live-engagements"
+    assert refused.status_code == 409 and refused.json()["code"] == "demand-has-active-engagements"
     assert parties.demand_now()["status"] == "open"
-    parties.move(engagement["id"], "decline")
-    assert parties.client.patch(path, json={"status": "cancelled"}, headers=parties.ent_a).json()["status"] == "cancelled"
+    assert parties.move(active["id"], "terminate").status_code == 200
+    assert (
+        parties.client.patch(path, json={"status": "cancelled"}, headers=parties.ent_a).json()["status"] == "cancelled"
+    )
+    declined = parties.client.get(f"/engagements/{offer['id']}", headers=ADMIN).json()
+    assert declined["status"] == "declined"
+    trail = parties.audit("engagement", offer["id"])
+    assert trail[-1]["action"] == "declined" and trail[-1]["detail"] == {"reason": "demand cancelled"}

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.matching.test_text_samples import sample_demands, sample_experts
 
 from matching import CandidatePairs, Matcher, Suggestion
 from matching.records import DemandProfile, ExpertProfile
+from tests.matching.test_text_samples import sample_demands, sample_experts
 
 
 @pytest.fixture

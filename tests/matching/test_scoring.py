@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.matching.test_text_samples import sample_demands, sample_experts
 
 from matching.matcher import Matcher
 from matching.records import DemandProfile, ExpertProfile
@@ -22,6 +21,7 @@ from matching.scoring import (
     industry_values,
     score_pairs,
 )
+from tests.matching.test_text_samples import sample_demands, sample_experts
 
 COAL = sample_experts()[0]
 DEMAND = sample_demands()[0]
