@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     fixtures_dir: Path = REPO_ROOT / "fixtures"
     max_page_size: int = 200
     max_suggestion_page_size: int = 1000
+    suggestion_cache: int = Field(default=2048, ge=0)
     db_pool_size: int = 10
     db_statement_timeout_ms: int = 15000
 

@@ -26,11 +26,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if owns_engine:
             app.state.settings = settings or get_settings()
             app.state.engine = make_engine(app.state.settings)
-        configure_logging(getattr(app.state, "settings", None) or get_settings())
+        settings_now = getattr(app.state, "settings", None) or get_settings()
+        configure_logging(settings_now)
         # One matcher per worker process, fitted from the database before the first request (off the event loop).
         owns_matcher = not hasattr(app.state, "matcher")
         if owns_matcher:
-            app.state.matcher = await anyio.to_thread.run_sync(LiveMatcher(app.state.engine).build_or_defer)
+            app.state.matcher = await anyio.to_thread.run_sync(
+                LiveMatcher(app.state.engine, cache_size=settings_now.suggestion_cache).build_or_defer
+            )
         try:
             yield
         finally:

@@ -21,6 +21,10 @@ changed text (`min_refit_changes`, or a tenth of the corpus if less: a few new w
 the database in a background thread — never on the request path — and swapped in, then brought current from the
 change log. A large batch of writes (an import while serving) is upserted by the next request, record by record.
 
+Answers. A page of suggestions is a pure function of the matcher's state and the question, so each worker keeps
+the last `cache_size` pages it computed and forgets them all whenever catching up, fitting or refitting changes the
+state: a repeated question costs a lookup, and a write is still seen by the very next request.
+
 Threads. uvicorn runs sync routes in a thread pool; one lock covers catching up and querying, so a request always
 queries the state its own catch-up produced. The work is CPU-bound NumPy/SciPy and Python, never in `async def`.
 """
@@ -31,6 +35,7 @@ import logging
 import threading
 import time
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +89,7 @@ class SyncStats:
     inline_refits: int = 0
     background_refits: int = 0
     last_build_seconds: float = 0.0
+    cached_answers: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -101,8 +107,11 @@ class LiveMatcher:
         inline_refit_docs: int = 300,
         min_refit_changes: int = 100,
         background_refit: bool = True,
+        cache_size: int = 2048,
     ) -> None:
         self.engine = engine
+        self.cache_size = cache_size
+        self._answers: OrderedDict[tuple, tuple[list[Suggestion], int]] = OrderedDict()
         self.factory = factory
         self.gap_timeout = gap_timeout
         self.startup_window = startup_window
@@ -157,6 +166,7 @@ class LiveMatcher:
         with self._lock:
             self._matcher, self._watermark, self._gaps = matcher, watermark, gaps
             self._built = True
+            self._answers.clear()
         return self
 
     def build_or_defer(self) -> LiveMatcher:
@@ -210,6 +220,7 @@ class LiveMatcher:
                     demands = sorted({r[2] for r in rows if r[1] == "demand"})
                     self._apply(self._matcher, db_session, experts, demands)
                 self.stats.applied_changes += len(rows)
+                self._answers.clear()
             self._expire(now)
             if self._matcher is not None:
                 self._maybe_refit(self._matcher)
@@ -286,6 +297,7 @@ class LiveMatcher:
         if n_docs <= self.inline_refit_docs:
             matcher.refit()
             self.stats.inline_refits += 1
+            self._answers.clear()
             return
         # A few out-of-vocabulary words in the first upserts say little: wait for enough changed text.
         changed = matcher.expert_index_.n_changed_ + matcher.demand_index_.n_changed_
@@ -306,6 +318,7 @@ class LiveMatcher:
                 self._matcher = matcher
                 self._watermark = min(self._watermark, watermark)
                 self._gaps = _merge(self._gaps, gaps)
+                self._answers.clear()
                 self.stats.background_refits += 1
         except Exception:
             log.exception("background matcher refit failed; keeping the current index")
@@ -319,6 +332,7 @@ class LiveMatcher:
             self._matcher = matcher
             self._watermark = min(self._watermark, watermark)
             self._gaps = _merge(self._gaps, gaps)
+            self._answers.clear()
 
     # -------------------------------------------------------------------- queries
     def suggest_experts(
@@ -330,8 +344,11 @@ class LiveMatcher:
             matcher = self._matcher
             if matcher is None:
                 return [], 0
-            target: int | DemandProfile = demand.id if demand.id in matcher.demands_ else demand
-            return matcher.suggest_experts(target, limit=limit, offset=offset, include_excluded=include_excluded)
+            paging = {"limit": limit, "offset": offset, "include_excluded": include_excluded}
+            if demand.id not in matcher.demands_:  # not indexed yet (a gap): rank the record as read, uncached
+                return matcher.suggest_experts(demand, **paging)
+            key = ("experts", demand.id, limit, offset, include_excluded)
+            return self._answer(key, lambda: matcher.suggest_experts(demand.id, **paging))
 
     def suggest_demands(
         self, db_session: Session, expert_id: int, *, limit: int, offset: int, include_excluded: bool
@@ -342,7 +359,23 @@ class LiveMatcher:
             matcher = self._matcher
             if matcher is None or expert_id not in matcher.experts_:
                 return [], 0
-            return matcher.suggest_demands(expert_id, limit=limit, offset=offset, include_excluded=include_excluded)
+            paging = {"limit": limit, "offset": offset, "include_excluded": include_excluded}
+            key = ("demands", expert_id, limit, offset, include_excluded)
+            return self._answer(key, lambda: matcher.suggest_demands(expert_id, **paging))
+
+    def _answer(self, key: tuple, compute: Callable[[], tuple[list[Suggestion], int]]) -> tuple[list[Suggestion], int]:
+        """The page for this question from the cache of the current state, else computed and remembered."""
+        found = self._answers.get(key)
+        if found is not None:
+            self._answers.move_to_end(key)
+            self.stats.cached_answers += 1
+            return found
+        found = compute()
+        if self.cache_size > 0:
+            self._answers[key] = found
+            while len(self._answers) > self.cache_size:
+                self._answers.popitem(last=False)
+        return found
 
     def candidate_pairs(self, db_session: Session, demand_ids: Sequence[int] | None, k: int) -> CandidatePairs:
         """The assignment's candidate graph over the open demands among `demand_ids` (all open ones when None),

@@ -31,7 +31,8 @@ def live_matcher(request: Request) -> LiveMatcher:
         with _attach:
             live = getattr(request.app.state, "matcher", None)
             if live is None:
-                live = request.app.state.matcher = LiveMatcher(request.app.state.engine)
+                size = request.app.state.settings.suggestion_cache
+                live = request.app.state.matcher = LiveMatcher(request.app.state.engine, cache_size=size)
     return live
 
 

@@ -77,3 +77,23 @@ def test_a_large_index_refits_in_the_background_and_catches_up(world: World, eng
     assert live.stats.background_refits == 1
     assert world.unrelated["id"] in _expert_ids(live, engine, world.demand["id"])
     live.close()
+
+
+def test_a_repeated_question_is_answered_from_the_cache_until_a_write_changes_the_state(world: World, engine) -> None:  # type: ignore[no-untyped-def]
+    live = LiveMatcher(engine).build()
+    uncached = LiveMatcher(engine, cache_size=0).build()
+    demand = _demand(engine, world.demand["id"])
+
+    def ask(matcher: LiveMatcher):  # type: ignore[no-untyped-def]
+        with Session(engine) as db:
+            return matcher.suggest_experts(db, demand, limit=10, offset=0, include_excluded=True)
+
+    first = ask(live)
+    assert ask(live) is first and live.stats.cached_answers == 1
+    assert ask(uncached) == first and uncached.stats.cached_answers == 0
+    # The strongest specialist is made inactive: the next question is computed afresh and shows it.
+    world.api.client.patch(f"/experts/{world.strong['id']}", json={"active": False}, headers=ADMIN)
+    after = ask(live)
+    assert after is not first and live.stats.cached_answers == 1
+    assert after == ask(uncached)
+    assert next(s for s in after[0] if s.expert_id == world.strong["id"]).excluded
