@@ -1,7 +1,7 @@
 """Bench: importing and exporting specialists with the `expertmatch` command line.
 
 For N specialists (default 100,000; Chinese headers, a BOM, Chinese enumeration values, list cells) written as CSV
-and as XLSX, on SQLite (a file) and on PostgreSQL (a throw-away database on EXPERTMATCH_TEST_PG_URL's server):
+and as XLSX, on SQLite (a file) and on PostgreSQL (a throw-away database on EXPERTMATCH_BENCH_PG_URL's server):
   - import into an empty database (rows/s; target >= 2,000 rows/s from CSV into PostgreSQL),
   - import the same file again (every row matches its external_id and is unchanged: the idempotent path),
   - export as CSV, XLSX and JSON Lines.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / ".data"
-PG_SERVER_URL = os.environ.get("EXPERTMATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_SERVER_URL = os.environ.get("EXPERTMATCH_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 HEADERS = [
     "外部编号",

@@ -87,7 +87,19 @@ class FeasibilityReport:
 
     @property
     def messages(self) -> tuple[str, ...]:
-        """The report in plain sentences, for an administrator."""
+        """The report in plain sentences, naming demands and specialists by position."""
+        return self.describe()
+
+    def describe(
+        self, demand_ids: npt.ArrayLike | None = None, expert_ids: npt.ArrayLike | None = None
+    ) -> tuple[str, ...]:
+        """The report in plain sentences, naming demands and specialists by these ids (positions when omitted)."""
+        no_demand = self.demands_without_candidates
+        no_expert = self.experts_without_candidates
+        if demand_ids is not None:
+            no_demand = np.asarray(demand_ids)[no_demand]
+        if expert_ids is not None:
+            no_expert = np.asarray(expert_ids)[no_expert]
         lines = []
         if self.headcount_excess > 0:
             lines.append(
@@ -96,16 +108,10 @@ class FeasibilityReport:
             )
         else:
             lines.append(f"Open headcount {self.total_headcount} fits within free capacity {self.total_capacity}.")
-        if self.demands_without_candidates.size:
-            lines.append(
-                f"{self.demands_without_candidates.size} demand(s) have no candidate at all: "
-                f"{_preview(self.demands_without_candidates)}."
-            )
-        if self.experts_without_candidates.size:
-            lines.append(
-                f"{self.experts_without_candidates.size} specialist(s) with free capacity have no candidate: "
-                f"{_preview(self.experts_without_candidates)}."
-            )
+        if no_demand.size:
+            lines.append(f"{no_demand.size} demand(s) have no candidate at all: {_preview(no_demand)}.")
+        if no_expert.size:
+            lines.append(f"{no_expert.size} specialist(s) with free capacity have no candidate: {_preview(no_expert)}.")
         lines.append(f"At most {self.coverage_upper_bound} demand(s) can be covered.")
         return tuple(lines)
 
@@ -143,7 +149,7 @@ class _Instance:
 
 
 def _preview(idx: IntArray, limit: int = 10) -> str:
-    """First few indices as text."""
+    """First few ids as text."""
     head = ", ".join(str(int(i)) for i in idx[:limit])
     return head + (", ..." if idx.size > limit else "")
 

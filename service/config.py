@@ -27,8 +27,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     fixtures_dir: Path = REPO_ROOT / "fixtures"
-    max_page_size: int = 200
-    max_suggestion_page_size: int = 1000
     suggestion_cache: int = Field(default=2048, ge=0)
     db_pool_size: int = 10
     db_statement_timeout_ms: int = 15000
@@ -41,6 +39,12 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, key: object) -> object:
+        """`EXPERTMATCH_ADMIN_KEY=` (as in .env.example before it is filled in) means no key, not the empty key."""
+        return None if isinstance(key, str) and not key.strip() else key
 
     @property
     def is_sqlite(self) -> bool:

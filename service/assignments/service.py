@@ -29,6 +29,7 @@ from service.demands.models import Demand, DemandStatus
 from service.engagements import service as engagements
 from service.engagements.models import EngagementMode, EngagementStatus
 from service.errors import Conflict, DomainError, InvalidInput, NotFound
+from service.observability import assignment_solve_seconds
 from service.suggestions.live import LiveMatcher
 
 ASSIGNMENT = "assignment"
@@ -91,6 +92,7 @@ def propose(*, db_session: Session, live: LiveMatcher, body: AssignmentCreate, p
     cand = live.candidate_pairs(db_session, demand_ids, body.candidates_per_demand)
     d_ids, e_ids = cand.demand_ids, cand.expert_ids
     solution = assign(cand.demand_idx, cand.expert_idx, cand.score, cand.demand_open, cand.expert_free)
+    assignment_solve_seconds.observe(solution.solve_seconds)
     chosen = [
         (int(d_ids[d]), int(e_ids[e]), float(s))
         for d, e, s in zip(solution.demand_idx, solution.expert_idx, solution.score, strict=True)
@@ -125,7 +127,7 @@ def propose(*, db_session: Session, live: LiveMatcher, body: AssignmentCreate, p
             "demands_without_candidates": [int(d_ids[i]) for i in report.demands_without_candidates.tolist()],
             "experts_without_candidates": [int(e_ids[i]) for i in report.experts_without_candidates.tolist()],
             "coverage_upper_bound": report.coverage_upper_bound,
-            "messages": list(report.messages),
+            "messages": list(report.describe(d_ids, e_ids)),
         },
         "skipped_demands": skipped,
     }

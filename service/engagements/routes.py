@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from service.auth import CurrentPrincipal
 from service.common import MAX_ID, IdPath
@@ -29,6 +29,7 @@ from service.engagements.models import (
     TransitionNote,
 )
 from service.pagination import Page, PageDep
+from service.suggestions.live import scorer_for
 
 router = APIRouter()  # mounted at /engagements
 demand_router = APIRouter()  # mounted at /demands
@@ -153,12 +154,13 @@ def rate_engagement(
 
 @demand_router.post("/{demand_id}/selections", status_code=201, response_model=EngagementPublic)
 def select_expert(
-    db_session: SessionDep, principal: CurrentPrincipal, demand_id: IdPath, body: SelectionCreate
+    request: Request, db_session: SessionDep, principal: CurrentPrincipal, demand_id: IdPath, body: SelectionCreate
 ) -> EngagementPublic:
     """Enterprise selection: offer the demand to a specialist; the engagement starts `offered`."""
+    scorer = scorer_for(request.app, db_session)
     demand = demands_service.get_visible(db_session=db_session, demand_id=demand_id, principal=principal)
     engagement = service.select_expert(
-        db_session=db_session, demand=demand, expert_id=body.expert_id, principal=principal
+        db_session=db_session, demand=demand, expert_id=body.expert_id, principal=principal, scorer=scorer
     )
     return service.to_public(engagement)
 
@@ -172,7 +174,7 @@ def _interest_result(interest: Interest, engagement: Engagement | None) -> Inter
 
 @demand_router.post("/{demand_id}/interests", status_code=201, response_model=InterestResult)
 def express_enterprise_interest(
-    db_session: SessionDep, principal: CurrentPrincipal, demand_id: IdPath, body: DemandInterestCreate
+    request: Request, db_session: SessionDep, principal: CurrentPrincipal, demand_id: IdPath, body: DemandInterestCreate
 ) -> InterestResult:
     """The enterprise is interested in a specialist; with the specialist's interest too, an engagement opens."""
     interest, engagement = service.express_interest(
@@ -181,6 +183,7 @@ def express_enterprise_interest(
         expert_id=body.expert_id,
         side=InterestSide.enterprise,
         principal=principal,
+        scorer=scorer_for(request.app, db_session),
     )
     return _interest_result(interest, engagement)
 
@@ -222,7 +225,7 @@ def withdraw_enterprise_interest(
 
 @expert_router.post("/{expert_id}/interests", status_code=201, response_model=InterestResult)
 def express_expert_interest(
-    db_session: SessionDep, principal: CurrentPrincipal, expert_id: IdPath, body: ExpertInterestCreate
+    request: Request, db_session: SessionDep, principal: CurrentPrincipal, expert_id: IdPath, body: ExpertInterestCreate
 ) -> InterestResult:
     """The specialist is interested in an open demand; with the enterprise's interest too, an engagement opens."""
     interest, engagement = service.express_interest(
@@ -231,6 +234,7 @@ def express_expert_interest(
         expert_id=expert_id,
         side=InterestSide.expert,
         principal=principal,
+        scorer=scorer_for(request.app, db_session),
     )
     return _interest_result(interest, engagement)
 

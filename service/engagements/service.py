@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, func, select
 
@@ -44,6 +44,9 @@ from service.engagements.models import (
 )
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.experts.models import Expert
+
+if TYPE_CHECKING:
+    from service.suggestions.live import PairScorer
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -413,7 +416,9 @@ def list_logs(
 # --- enterprise selection and the lifecycle --------------------------------------------------------------------
 
 
-def select_expert(*, db_session: Session, demand: Demand, expert_id: int, principal: Principal) -> Engagement:
+def select_expert(
+    *, db_session: Session, demand: Demand, expert_id: int, principal: Principal, scorer: PairScorer | None = None
+) -> Engagement:
     """Enterprise selection: offer the demand to a specialist (the owning enterprise or an administrator)."""
     if not (principal.is_admin or principal.is_enterprise(demand.enterprise_id)):
         raise Forbidden("only administrators or the enterprise owning the demand may select specialists for it")
@@ -425,9 +430,14 @@ def select_expert(*, db_session: Session, demand: Demand, expert_id: int, princi
         expert_id=expert_id,
         mode=EngagementMode.enterprise_selection,
         status=EngagementStatus.offered,
-        score=None,
+        score=_score(scorer, demand.id, expert_id),  # type: ignore[arg-type]
         actor=principal,
     )
+
+
+def _score(scorer: PairScorer | None, demand_id: int, expert_id: int) -> float | None:
+    """The matcher's score for the pair, recorded with a new engagement (None when the matcher does not know it)."""
+    return scorer([(demand_id, expert_id)]).get((demand_id, expert_id)) if scorer is not None else None
 
 
 # action → (target status, audit action, which parties besides administrators may do it)
@@ -651,7 +661,13 @@ def _authorise_interest(
 
 
 def express_interest(
-    *, db_session: Session, demand_id: int, expert_id: int, side: InterestSide, principal: Principal
+    *,
+    db_session: Session,
+    demand_id: int,
+    expert_id: int,
+    side: InterestSide,
+    principal: Principal,
+    scorer: PairScorer | None = None,
 ) -> tuple[Interest, Engagement | None]:
     """Record one side's interest; when the other side's is already there, open an `active` engagement at once."""
     _authorise_interest(
@@ -693,7 +709,7 @@ def express_interest(
             expert_id=expert_id,
             mode=EngagementMode.mutual_selection,
             status=EngagementStatus.active,
-            score=None,
+            score=_score(scorer, demand_id, expert_id),
             actor=principal,
             commit=False,
         )  # which also marks both interests matched

@@ -95,5 +95,7 @@ def rank_demands(
 @router.post("/{round_id}/close", response_model=RoundPublic)
 def close_round(request: Request, db_session: SessionDep, principal: AdminPrincipal, round_id: IdPath) -> RoundPublic:
     """Run the stable matching, create the engagements, and return the round with its result."""
-    service.close(db_session=db_session, round_id=round_id, principal=principal, scorer=scorer_for(request.app))
+    service.close(
+        db_session=db_session, round_id=round_id, principal=principal, scorer=scorer_for(request.app, db_session)
+    )
     return _public(db_session, principal, round_id)

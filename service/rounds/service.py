@@ -14,7 +14,7 @@ round with its own rank lists and its own pairs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import or_
@@ -29,6 +29,7 @@ from service.engagements import service as engagements
 from service.engagements.models import LIVE_STATUSES, Engagement, EngagementMode, EngagementStatus
 from service.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from service.experts.models import Expert
+from service.observability import round_solve_seconds
 from service.rounds.models import (
     Proposing,
     Round,
@@ -40,10 +41,10 @@ from service.rounds.models import (
     RoundSide,
     RoundStatus,
 )
+from service.suggestions.live import PairScorer
 
 ROUND = "round"
 
-PairScorer = Callable[[Sequence[tuple[int, int]]], dict[tuple[int, int], float]]
 """Scores for (demand_id, expert_id) pairs, for the engagements a round creates (missing pairs get none)."""
 
 
@@ -367,9 +368,10 @@ def close(*, db_session: Session, round_id: int, principal: Principal, scorer: P
     demand_prefs = [[e_pos[e] for e in d_rank.get(d, []) if e in e_pos and (d, e) not in banned] for d in d_list]
     expert_capacity = [e_cap[e] for e in e_list]
     demand_capacity = [d_cap[d] for d in d_list]
-    matching = stable_matching(
-        expert_prefs, demand_prefs, expert_capacity, demand_capacity, proposing=rnd.proposing, check=True
-    )
+    with round_solve_seconds.time():
+        matching = stable_matching(
+            expert_prefs, demand_prefs, expert_capacity, demand_capacity, proposing=rnd.proposing, check=True
+        )
     matched = [
         (d_list[di], e_list[ei])
         for di, ei in zip(matching.demand_idx.tolist(), matching.expert_idx.tolist(), strict=True)

@@ -52,6 +52,7 @@ from matching.scoring import Suggestion
 from service.common import RecordChange
 from service.demands.models import Demand, DemandStatus
 from service.experts.models import Expert
+from service.observability import matcher_index_size, matcher_refresh_seconds
 from service.suggestions.profiles import load_experts, load_open_demands
 
 log = logging.getLogger("expertmatch.matcher")
@@ -136,6 +137,7 @@ class LiveMatcher:
         started = time.perf_counter()
         matcher = self.factory().fit(experts.values(), demands.values())
         self.stats.last_build_seconds = time.perf_counter() - started
+        matcher_refresh_seconds.observe(self.stats.last_build_seconds)
         log.info(
             "matcher fitted",
             extra={"experts": len(experts), "demands": len(demands), "seconds": self.stats.last_build_seconds},
@@ -167,6 +169,7 @@ class LiveMatcher:
             self._matcher, self._watermark, self._gaps = matcher, watermark, gaps
             self._built = True
             self._answers.clear()
+            self._report_size()
         return self
 
     def build_or_defer(self) -> LiveMatcher:
@@ -209,6 +212,7 @@ class LiveMatcher:
             if not self._built:
                 self.build(db_session)
                 return 0
+            started = time.perf_counter()
             rows = db_session.exec(self._change_query()).all()
             now = time.monotonic()
             if rows:
@@ -221,10 +225,18 @@ class LiveMatcher:
                     self._apply(self._matcher, db_session, experts, demands)
                 self.stats.applied_changes += len(rows)
                 self._answers.clear()
+                matcher_refresh_seconds.observe(time.perf_counter() - started)
             self._expire(now)
             if self._matcher is not None:
                 self._maybe_refit(self._matcher)
+            if rows:
+                self._report_size()
             return len(rows)
+
+    def _report_size(self) -> None:
+        """Publish the index size (specialists plus open demands) for /metrics."""
+        matcher = self._matcher
+        matcher_index_size.set(0 if matcher is None else len(matcher.experts_) + len(matcher.demands_))
 
     def _first_fit(self, db_session: Session) -> None:
         """The first records arrived in a database that was empty at start-up: fit now if few, else in the
@@ -319,6 +331,7 @@ class LiveMatcher:
                 self._watermark = min(self._watermark, watermark)
                 self._gaps = _merge(self._gaps, gaps)
                 self._answers.clear()
+                self._report_size()
                 self.stats.background_refits += 1
         except Exception:
             log.exception("background matcher refit failed; keeping the current index")
@@ -422,11 +435,16 @@ def _merge(a: list[_Gap], b: list[_Gap]) -> list[_Gap]:
     return sorted([*a, *b], key=lambda g: g.deadline)
 
 
-def scorer_for(app: Any) -> Callable[[Sequence[tuple[int, int]]], dict[tuple[int, int], float]] | None:
-    """Pair scores from the app's matcher, for workflows that record a score (None without a matcher)."""
+PairScorer = Callable[[Sequence[tuple[int, int]]], dict[tuple[int, int], float]]
+
+
+def scorer_for(app: Any, db_session: Session) -> PairScorer | None:
+    """Pair scores from the app's matcher, caught up now: call it before the transaction writes anything, so the
+    workflow records each new engagement's score as the suggestions showed it (None without a matcher)."""
     live: LiveMatcher | None = getattr(app.state, "matcher", None)
     if live is None:
         return None
+    live.sync(db_session)
 
     def score(pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
         return {pair: s.score for pair, s in live.score_pairs(pairs).items()}

@@ -21,6 +21,7 @@ from service.enterprises.models import Enterprise
 from service.errors import Conflict, Forbidden
 from service.experts import service as experts_service
 from service.experts.models import Expert
+from service.observability import suggestion_latency_seconds
 from service.suggestions.live import LiveMatcher
 from service.suggestions.models import (
     DemandSuggestion,
@@ -77,9 +78,10 @@ def expert_suggestions(
             demand_id=demand_id,
             demand_status=demand.status,
         )
-    found, total = live.suggest_experts(
-        db_session, demand_profile(demand), limit=limit, offset=offset, include_excluded=include_excluded
-    )
+    with suggestion_latency_seconds.time():
+        found, total = live.suggest_experts(
+            db_session, demand_profile(demand), limit=limit, offset=offset, include_excluded=include_excluded
+        )
     ids = [s.expert_id for s in found]
     experts = {e.id: e for e in db_session.exec(select(Expert).where(col(Expert.id).in_(ids))).all()} if ids else {}
     if principal.is_admin:
@@ -112,9 +114,10 @@ def demand_suggestions(
     experts_service.get(db_session=db_session, expert_id=expert_id)
     if not (principal.is_admin or principal.is_expert(expert_id)):
         raise Forbidden("only administrators or the specialist themself may see their suggestions")
-    found, total = live.suggest_demands(
-        db_session, expert_id, limit=limit, offset=offset, include_excluded=include_excluded
-    )
+    with suggestion_latency_seconds.time():
+        found, total = live.suggest_demands(
+            db_session, expert_id, limit=limit, offset=offset, include_excluded=include_excluded
+        )
     ids = [s.demand_id for s in found]
     rows = (
         db_session.exec(

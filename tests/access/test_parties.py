@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from service.config import Settings
+from service.main import create_app
 from tests.access.conftest import World
 from tests.factories import ADMIN, bearer, demand_body
 
@@ -91,3 +94,13 @@ def test_missing_malformed_or_unknown_keys_answer_401(client, world: World) -> N
         response = client.get("/experts", headers=headers)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_blank_admin_key_setting_opens_nothing(settings, engine) -> None:  # type: ignore[no-untyped-def]
+    blank = Settings(database_url=settings.database_url, admin_key=" ", _env_file=None)
+    assert blank.admin_key is None
+    app = create_app(blank)
+    app.state.settings, app.state.engine = blank, engine
+    client = TestClient(app)
+    for headers in ({"Authorization": "Bearer "}, {"Authorization": "Bearer  "}, bearer(" ")):
+        assert client.get("/experts", headers=headers).status_code == 401

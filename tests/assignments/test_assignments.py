@@ -42,6 +42,7 @@ def test_the_proposal_covers_demands_first_and_respects_capacity(api: Api) -> No
     assert feasibility["headcount_excess"] == 1
     assert feasibility["demands_without_candidates"] == [chemistry["id"]]
     assert any("exceeds" in m for m in feasibility["messages"])
+    assert f"no candidate at all: {chemistry['id']}." in " ".join(feasibility["messages"])  # ids, not positions
     for pair in result["pairs"]:
         assert 0 < pair["score"] <= 1 and pair["reasons"] and " / " in pair["reasons"][0]
     assert api.client.get("/engagements", headers=ADMIN).json()["total"] == 0, "a proposal creates no engagement"

@@ -40,7 +40,7 @@ def test_interest_from_both_sides_opens_an_active_engagement_at_once(parties: Pa
     body = response.json()
     engagement = body["engagement"]
     assert engagement["status"] == "active" and engagement["mode"] == "mutual_selection"
-    assert engagement["started_at"] is not None
+    assert engagement["started_at"] is not None and 0 < engagement["score"] <= 1
     assert body["interest"]["status"] == "matched" and body["interest"]["engagement_id"] == engagement["id"]
     listed = parties.client.get(f"/demands/{parties.demand['id']}/interests", headers=parties.ent_a).json()
     assert listed["total"] == 2

@@ -9,13 +9,17 @@ from tests.factories import ADMIN
 
 
 def test_selecting_a_specialist_answers_201_with_an_offered_engagement(parties: Parties) -> None:
+    suggested = parties.client.get(
+        f"/demands/{parties.demand['id']}/suggestions", params={"include_excluded": True}, headers=ADMIN
+    ).json()["items"]
+    expected = next(s["score"] for s in suggested if s["expert_id"] == parties.expert_x["id"])
     response = parties.select()
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "offered" and body["mode"] == "enterprise_selection"
     assert body["demand_id"] == parties.demand["id"] and body["expert_id"] == parties.expert_x["id"]
     assert body["enterprise_id"] == parties.enterprise_a["id"]
-    assert body["score"] is None and body["started_at"] is None and body["ended_at"] is None
+    assert body["score"] == expected and body["started_at"] is None and body["ended_at"] is None
     assert body["round_id"] is None and body["assignment_id"] is None and body["rating"] is None
     assert body["version"] == 1 and body["created_at"].endswith("Z")
     fetched = parties.client.get(f"/engagements/{body['id']}", headers=parties.ent_a)

@@ -183,3 +183,39 @@ def test_multiprocess_mode_adds_up_every_workers_metrics(tmp_path: Path) -> None
     assert 'expertmatch_http_requests_total{method="GET",route="/x",status="200"} 2.0' in out.stdout
     # Gauges of workers that have exited are not "live": a live worker's value is what counts.
     assert "expertmatch_matcher_index_size" in out.stdout
+
+
+def sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+def test_the_workflow_metrics_move_when_the_workflows_run(client: TestClient, api) -> None:
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    expert = api.expert()
+    before = {
+        name: sample(name)
+        for name in (
+            "expertmatch_suggestion_latency_seconds_count",
+            "expertmatch_matcher_refresh_seconds_count",
+            "expertmatch_assignment_solve_seconds_count",
+            "expertmatch_round_solve_seconds_count",
+        )
+    }
+    assert client.get(f"/demands/{demand['id']}/suggestions", headers=ADMIN).status_code == 200
+    assert client.get(f"/experts/{expert['id']}/suggestions", headers=ADMIN).status_code == 200
+    assert client.post("/assignments", json={}, headers=ADMIN).status_code == 201
+    body = {"name": "第一批", "demand_ids": [demand["id"]], "expert_ids": [expert["id"]]}
+    round_id = client.post("/rounds", json=body, headers=ADMIN).json()["id"]
+    assert client.post(f"/rounds/{round_id}/close", headers=ADMIN).status_code == 200
+    after = {name: sample(name) for name in before}
+    assert (
+        after["expertmatch_suggestion_latency_seconds_count"]
+        == before["expertmatch_suggestion_latency_seconds_count"] + 2
+    )
+    assert after["expertmatch_matcher_refresh_seconds_count"] > before["expertmatch_matcher_refresh_seconds_count"]
+    assert (
+        after["expertmatch_assignment_solve_seconds_count"] == before["expertmatch_assignment_solve_seconds_count"] + 1
+    )
+    assert after["expertmatch_round_solve_seconds_count"] == before["expertmatch_round_solve_seconds_count"] + 1
+    assert sample("expertmatch_matcher_index_size") == 2  # one specialist, one open demand

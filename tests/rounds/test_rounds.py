@@ -94,6 +94,9 @@ def test_closing_runs_specialist_proposing_deferred_acceptance_and_creates_activ
     assert engagements["total"] == 2
     assert {(e["mode"], e["status"]) for e in engagements["items"]} == {("round", "active")}
     assert {e["id"] for e in engagements["items"]} == {p["engagement_id"] for p in result["pairs"]}
+    # Records created just before closing are scored all the same (the matcher catches up first).
+    assert all(isinstance(p["score"], float) for p in result["pairs"])
+    assert {e["score"] for e in engagements["items"]} == {p["score"] for p in result["pairs"]}
     # Active engagements fill each demand's headcount of one.
     assert market.client.get(f"/demands/{market.d1['id']}", headers=ADMIN).json()["status"] == "matched"
 
