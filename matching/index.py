@@ -596,8 +596,8 @@ class TextIndex:
         return out_ids, out_scores
 
     # ------------------------------------------------------------ rows & presence
-    def rows(self, slot: int) -> sp.csr_matrix:
-        """The stored rows of a slot (one in document aggregation, its parts in best_part)."""
+    def _span(self, slot: int) -> tuple[sp.csr_matrix, int, int] | None:
+        """The segment matrix holding a slot's rows and their range in it, if any."""
         seg, _ = self._delta()
         for s in (self._main, seg):
             if s is None:
@@ -605,8 +605,16 @@ class TextIndex:
             # owners ascend within a segment (rows are laid out in slot order)
             a, b = np.searchsorted(s.owner, [slot, slot + 1])
             if b > a:
-                return s.X[a:b]
-        return sp.csr_matrix((0, self.n_terms_), dtype=np.float32)
+                return s.X, int(a), int(b)
+        return None
+
+    def rows(self, slot: int) -> sp.csr_matrix:
+        """The stored rows of a slot (one in document aggregation, its parts in best_part)."""
+        span = self._span(slot)
+        if span is None:
+            return sp.csr_matrix((0, self.n_terms_), dtype=np.float32)
+        X, a, b = span
+        return X[a:b]
 
     def score(self, q: sp.csr_matrix, id: int) -> float:
         """Score of one indexed document for a query row (its best part in best_part aggregation)."""
@@ -621,6 +629,21 @@ class TextIndex:
         if self.aggregation != "document" or id not in self._slot:
             return None
         return self.rows(self._slot[id])
+
+    def doc_terms(self, id: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Term ids (ascending) and weights of an id's stored document row (document aggregation), else None.
+
+        Views into the segment rather than a 1-row matrix: explanations read one per suggestion, and
+        building a sparse row costs far more than using it.
+        """
+        if self.aggregation != "document" or id not in self._slot:
+            return None
+        span = self._span(self._slot[id])
+        if span is None:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        X, a, b = span
+        lo, hi = X.indptr[a], X.indptr[b]
+        return X.indices[lo:hi], X.data[lo:hi]
 
     def presence_counts(self, term_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Live slots whose presence fields hold any of the terms, with how many of them."""

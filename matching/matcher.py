@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +36,6 @@ from matching.scoring import (
     Evidence,
     ExpertTable,
     PairScores,
-    Reason,
     RegionCodes,
     ScoreWeights,
     Suggestion,
@@ -45,7 +45,7 @@ from matching.scoring import (
     round_score,
     score_pairs,
 )
-from matching.text import AnalyzerMode, Encoded, TextVectorizer, normalise_text, split_parts
+from matching.text import AnalyzerMode, Encoded, Part, TextVectorizer, normalise_text, split_parts
 
 EXPERT_FIELD_WEIGHTS = {"fields": 2.0, "keywords": 2.0, "title": 0.5, "bio": 1.0, "achievements": 1.0}
 DEMAND_FIELD_WEIGHTS = {"title": 2.0, "keywords": 2.0, "industry": 1.0, "description": 1.0}
@@ -53,6 +53,8 @@ EXPERT_TEXT_FIELDS = ("fields", "keywords", "title", "bio", "achievements")
 DEMAND_TEXT_FIELDS = ("title", "keywords", "industry", "description")
 EXPERT_PRESENCE = ("expert.fields", "expert.keywords", "expert.bio")
 DEMAND_PRESENCE = ("demand.industry",)
+WORD_MEMO = 1 << 16
+"""Words whose vocabulary ids a matcher remembers for explanations (forgotten all at once when full)."""
 
 
 def expert_doc(p: ExpertProfile) -> dict[str, str | tuple[str, ...]]:
@@ -106,15 +108,56 @@ class CandidatePairs:
         return int(self.score.size)
 
 
+_Terms = tuple[np.ndarray, np.ndarray]
+"""A document row as its term ids (ascending, as every encoded row stores them) and weights."""
+
+_Explained = tuple[list[str], list[str], Evidence | None]
+"""A pair's explanation: matched terms, missing keywords and evidence."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Surfaces:
+    """A query's readable words with their vocabulary ids, also flat so one ``bincount`` scores them for a page."""
+
+    words: list[str]
+    ids: list[list[int]]
+    terms: np.ndarray  # all words' ids, word after word
+    word_of: np.ndarray  # the word of each entry
+    rank: np.ndarray  # each word's place in tie-break order (longer first, then alphabetical)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    """A demand's non-blank keywords, as written and normalised; keyword ``k`` owns ``terms[start[k]:start[k + 1]]``."""
+
+    words: list[str]
+    norms: list[str]
+    start: list[int]
+    terms: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """A specialist's explanation data: their parts as flat CSR entries and their normalised text."""
+
+    key: tuple
+    parts: list[Part]
+    part_len: np.ndarray  # entries per part
+    part_terms: np.ndarray
+    part_weights: np.ndarray
+    text: str
+
+
 @dataclass(slots=True)
 class _Query:
-    """One side of a request: its record, vector, industry data and (lazily) its surface words."""
+    """One side of a request: its record, vector, industry data and (lazily) its surface words and keywords."""
 
     record: ExpertProfile | DemandProfile
     vector: sp.csr_matrix
     industry_terms: np.ndarray
     industry_len: int
-    surfaces: list[tuple[str, np.ndarray]] | None = None
+    surfaces: _Surfaces | None = None
+    keywords: _Keywords | None = None
 
 
 class Matcher:
@@ -200,7 +243,8 @@ class Matcher:
             ind_len = enc.presence_len[n_e:]
             for slot, d in enumerate(demands):
                 self._store_demand(slot, d, int(ind_len[slot]))
-            self._parts_cache: OrderedDict[int, tuple[tuple, list, sp.csr_matrix]] = OrderedDict()
+            self._profiles: OrderedDict[int, _Profile] = OrderedDict()
+            self._word_memo: dict[str, np.ndarray] = {}
         return self
 
     def _new_index(self, presence: tuple[str, ...]) -> TextIndex:
@@ -260,7 +304,7 @@ class Matcher:
             enc = self.vectorizer_.encode([doc], presence_fields=EXPERT_PRESENCE)
             slot = index.upsert_encoded(expert.id, enc, doc)
             self._store_expert(slot, expert)
-            self._parts_cache.pop(expert.id, None)
+            self._profiles.pop(expert.id, None)
             self._maybe_compact(index, self._expert_table)
 
     def remove_expert(self, expert_id: int) -> bool:
@@ -273,7 +317,7 @@ class Matcher:
             for ent in p.conflicts:
                 self._conflicts.get(ent, set()).discard(expert_id)
             self.expert_index_.remove(expert_id)
-            self._parts_cache.pop(expert_id, None)
+            self._profiles.pop(expert_id, None)
             self._maybe_compact(self.expert_index_, self._expert_table)
             return True
 
@@ -441,11 +485,8 @@ class Matcher:
         """Score, rank and explain specialists touched by a demand."""
         slots, ids, pairs = self._expert_candidates(q, slots, text)
         page, total = self._page(ids, pairs, limit, offset, include_excluded)
-        items = [
-            self._suggestion(q.record, self.experts_[int(ids[i])], pairs, i, q, explain, query_is_demand=True)
-            for i in page
-        ]
-        return items, total
+        records = [(q.record, self.experts_[int(ids[i])]) for i in page]
+        return self._items(q, records, pairs, page, explain, query_is_demand=True), total
 
     def suggest_demands(
         self,
@@ -463,11 +504,8 @@ class Matcher:
             slots, text = self.demand_index_.search(q.vector)
             slots, ids, pairs = self._demand_candidates(q, slots, text)
             page, total = self._page(ids, pairs, limit, offset, include_excluded)
-            items = [
-                self._suggestion(self.demands_[int(ids[i])], q.record, pairs, i, q, explain, query_is_demand=False)
-                for i in page
-            ]
-            return items, total
+            records = [(self.demands_[int(ids[i])], q.record) for i in page]
+            return self._items(q, records, pairs, page, explain, query_is_demand=False), total
 
     def suggest_experts_batch(
         self,
@@ -513,7 +551,7 @@ class Matcher:
             etable.set(0, e, self._regions)
             conflict = np.array([q.record.enterprise_id in e.conflicts])  # type: ignore[union-attr]
             pairs = score_pairs(table, 0, etable, 0, np.array([text]), industry, conflict, self.weights_)
-            return self._suggestion(q.record, e, pairs, 0, q, explain, query_is_demand=True, vector=eq.vector)
+            return self._items(q, [(q.record, e)], pairs, [0], explain, query_is_demand=True, vector=eq.vector)[0]
 
     def candidate_pairs(
         self,
@@ -612,32 +650,29 @@ class Matcher:
         )
 
     # ------------------------------------------------------------ explanations
-    def _suggestion(
+    def _items(
         self,
-        demand: DemandProfile,
-        expert: ExpertProfile,
-        pairs: PairScores,
-        i: int,
         q: _Query,
+        records: list[tuple[DemandProfile, ExpertProfile]],
+        pairs: PairScores,
+        page: Sequence[int],
         explain: bool,
         *,
         query_is_demand: bool,
         vector: sp.csr_matrix | None = None,
+    ) -> list[Suggestion]:
+        """Suggestion items for the pairs of one query at positions ``page`` of ``pairs``, explained when asked."""
+        explained = self._explanations(q, records, query_is_demand, vector) if explain else [None] * len(records)
+        return [self._suggestion(d, e, pairs, i, x) for (d, e), i, x in zip(records, page, explained, strict=True)]
+
+    @staticmethod
+    def _suggestion(
+        demand: DemandProfile, expert: ExpertProfile, pairs: PairScores, i: int, explained: _Explained | None
     ) -> Suggestion:
-        """Build one suggestion item (with explanations when asked)."""
+        """Build one suggestion item (with its explanation, if any)."""
         values = {name: round_score(pairs.components[c, i]) for c, name in enumerate(COMPONENTS)}
         bits = int(pairs.excluded[i])
-        exclusions = exclusion_reasons(bits, demand, expert) if bits else []
-        matched: list[str] = []
-        missing: list[str] = []
-        evidence: Evidence | None = None
-        reasons: list[Reason] = []
-        if explain:
-            d_vec, e_vec = self._pair_vectors(demand, expert, q, query_is_demand, vector)
-            matched = self._matched_terms(q, d_vec, e_vec, query_is_demand)
-            missing = self._missing_keywords(demand, expert, e_vec)
-            evidence = self._evidence(expert, d_vec)
-            reasons = component_reasons(demand, expert, values, matched)
+        matched, missing, evidence = explained or ([], [], None)
         return Suggestion(
             demand_id=demand.id,
             expert_id=expert.id,
@@ -646,44 +681,97 @@ class Matcher:
             matched_terms=matched,
             missing_keywords=missing,
             evidence=evidence,
-            reasons=reasons,
+            reasons=component_reasons(demand, expert, values, matched) if explained else [],
             excluded=bits != 0,
-            exclusions=exclusions,
+            exclusions=exclusion_reasons(bits, demand, expert) if bits else [],
         )
 
-    def _pair_vectors(
+    def _explanations(
+        self,
+        q: _Query,
+        records: list[tuple[DemandProfile, ExpertProfile]],
+        query_is_demand: bool,
+        vector: sp.csr_matrix | None,
+    ) -> list[_Explained]:
+        """Matched terms, missing keywords and evidence of pairs sharing one query; the array work of a whole
+        page runs in a few NumPy calls, since per-pair calls on such small arrays cost more than the work."""
+        if not records:
+            return []
+        rows = [self._pair_terms(d, e, q, query_is_demand, vector) for d, e in records]
+        profiles = [self._profile(e) for _, e in records]
+        matched = self._matched_terms(q, [e if query_is_demand else d for d, e in rows], query_is_demand)
+        evidence = _evidence(profiles, [d for d, _ in rows], self._n_terms())
+        missing = [
+            _missing_keywords(self._keywords(d, q, query_is_demand), profile, e_terms[0])
+            for (d, _), profile, (_, e_terms) in zip(records, profiles, rows, strict=True)
+        ]
+        return list(zip(matched, missing, evidence, strict=True))
+
+    def _pair_terms(
         self,
         demand: DemandProfile,
         expert: ExpertProfile,
         q: _Query,
         query_is_demand: bool,
         vector: sp.csr_matrix | None,
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Document vectors of the demand and the specialist of a pair."""
+    ) -> tuple[_Terms, _Terms]:
+        """Document rows of the demand and the specialist of a pair."""
         if query_is_demand:
-            d_vec = q.vector
-            e_vec = vector if vector is not None else self._stored_or_encoded(self.expert_index_, expert, True)
+            d_terms = _row(q.vector)
+            e_terms = _row(vector) if vector is not None else self._stored_or_encoded(self.expert_index_, expert, True)
         else:
-            e_vec = q.vector
-            d_vec = self._stored_or_encoded(self.demand_index_, demand, False)
-        return d_vec, e_vec
+            e_terms = _row(q.vector)
+            d_terms = self._stored_or_encoded(self.demand_index_, demand, False)
+        return d_terms, e_terms
 
-    def _stored_or_encoded(
-        self, index: TextIndex, record: ExpertProfile | DemandProfile, is_expert: bool
-    ) -> sp.csr_matrix:
-        """A record's stored document vector, else freshly encoded."""
-        vec = index.doc_vector(record.id) if record.id in index else None
-        if vec is None:
+    def _stored_or_encoded(self, index: TextIndex, record: ExpertProfile | DemandProfile, is_expert: bool) -> _Terms:
+        """A record's stored document row, else freshly encoded."""
+        terms = index.doc_terms(record.id)
+        if terms is None:
             doc = expert_doc(record) if is_expert else demand_doc(record)  # type: ignore[arg-type]
-            vec = self.vectorizer_.transform([doc])
-        return vec
+            terms = _row(self.vectorizer_.transform([doc]))
+        return terms
 
-    def _surfaces(self, q: _Query, query_is_demand: bool) -> list[tuple[str, np.ndarray]]:
+    def _n_terms(self) -> int:
+        """Size of the fitted vocabulary (term ids are below it)."""
+        return len(self.vectorizer_.vocabulary_)
+
+    def _word_ids(self, word: str) -> np.ndarray:
+        """Distinct vocabulary ids of a word's tokens, memoised: the same words recur across queries."""
+        ids = self._word_memo.get(word)
+        if ids is None:
+            if len(self._word_memo) >= WORD_MEMO:
+                self._word_memo.clear()
+            ids = _ids(self.vectorizer_.analyzer_(word), self.vectorizer_.vocabulary_)
+            self._word_memo[word] = ids
+        return ids
+
+    def _profile(self, expert: ExpertProfile) -> _Profile:
+        """A specialist's tokenised parts and normalised text, cached until their text changes."""
+        key = _text_key(expert, EXPERT_TEXT_FIELDS)
+        cached = self._profiles.get(expert.id)
+        if cached is not None and cached.key == key:
+            self._profiles.move_to_end(expert.id)
+            return cached
+        parts = split_parts(expert_doc(expert))
+        X = (
+            self.vectorizer_.transform([{p.field: p.text} for p in parts])
+            if parts
+            else sp.csr_matrix((0, 0), dtype=np.float32)
+        )
+        text = normalise_text(
+            "\n".join([*expert.fields, *expert.keywords, expert.title, expert.bio, expert.achievements])
+        )
+        profile = _Profile(key, parts, np.diff(X.indptr), X.indices, X.data, text)
+        self._profiles[expert.id] = profile
+        while len(self._profiles) > self.explain_cache:
+            self._profiles.popitem(last=False)
+        return profile
+
+    def _surfaces(self, q: _Query, query_is_demand: bool) -> _Surfaces:
         """Readable words of the query side (keywords first) with the vocabulary ids they produce."""
         if q.surfaces is None:
             rec = q.record
-            vocab = self.vectorizer_.vocabulary_
-            analyzer = self.vectorizer_.analyzer_
             texts = (
                 [rec.title, rec.industry, rec.description]  # type: ignore[union-attr]
                 if query_is_demand
@@ -693,31 +781,53 @@ class Matcher:
             for kw in rec.keywords:
                 kw = kw.strip()
                 if kw and kw not in seen:
-                    seen[kw] = _ids(analyzer(kw), vocab)
+                    seen[kw] = self._word_ids(kw)
             for text in texts:
-                for word, _ in analyzer.surface_terms(text):
+                for word, _ in self.vectorizer_.analyzer_.surface_terms(text):
                     if word not in seen:
-                        seen[word] = _ids(analyzer(word), vocab)
-            q.surfaces = [(w, ids) for w, ids in seen.items() if ids.size]
+                        seen[word] = self._word_ids(word)
+            words = [w for w, ids in seen.items() if ids.size]
+            start, terms = _flatten([seen[w] for w in words])
+            rank = np.empty(len(words), dtype=np.int64)
+            rank[sorted(range(len(words)), key=lambda k: (-len(words[k]), words[k]))] = np.arange(len(words))
+            q.surfaces = _Surfaces(
+                words=words,
+                ids=[seen[w].tolist() for w in words],
+                terms=terms,
+                word_of=np.repeat(np.arange(len(words)), np.diff(start)),
+                rank=rank,
+            )
         return q.surfaces
 
-    def _matched_terms(self, q: _Query, d_vec: sp.csr_matrix, e_vec: sp.csr_matrix, query_is_demand: bool) -> list[str]:
-        """The query side's words that contributed most to the cosine (greedy, no redundant words)."""
-        prod = d_vec.multiply(e_vec).tocsr()
-        if prod.nnz == 0:
-            return []
-        contrib = dict(zip(prod.indices.tolist(), prod.data.tolist(), strict=True))
-        scored = []
-        for word, ids in self._surfaces(q, query_is_demand):
-            s = sum(contrib.get(t, 0.0) for t in ids.tolist())
-            if s > 0:
-                scored.append((-s, -len(word), word, ids))
-        scored.sort(key=lambda x: (x[0], x[1], x[2]))
+    def _matched_terms(self, q: _Query, others: list[_Terms], query_is_demand: bool) -> list[list[str]]:
+        """For each row of the other side, the query side's words that contributed most to the cosine (greedy,
+        no redundant words)."""
+        sf = self._surfaces(q, query_is_demand)
+        n, n_flat, n_words = len(others), sf.terms.size, len(sf.words)
+        rows = [*others, _row(q.vector)]
+        w = _weights_at(rows, np.tile(sf.terms, n + 1), np.repeat(np.arange(n + 1), n_flat), self._n_terms())
+        w = w.reshape(n + 1, n_flat)
+        # each entry's contribution to the cosine (the float32 product the sparse multiply gave, 0 for terms the
+        # rows do not share), summed per word in float64 and id order as the per-word Python sums were
+        contrib = w[:n] * w[n]
+        bins = np.arange(n)[:, None] * n_words + sf.word_of
+        scores = np.bincount(bins.ravel(), contrib.ravel(), minlength=n * n_words).reshape(n, n_words)
+        # best first, ties to the longer word, then alphabetically; words without contribution come last
+        order = np.lexsort((np.broadcast_to(sf.rank, scores.shape), -scores)).tolist()
+        positive = (scores > 0).tolist()
+        shared = contrib != 0
+        return [self._greedy(sf, order[k], positive[k], set(sf.terms[shared[k]].tolist())) for k in range(n)]
+
+    def _greedy(self, sf: _Surfaces, order: list[int], positive: list[bool], shared: set[int]) -> list[str]:
+        """The best words in ``order`` that add shared terms not yet covered and are not part of a chosen word."""
         covered: set[int] = set()
         out: list[str] = []
-        for _, _, word, ids in scored:
-            useful = {t for t in ids.tolist() if t in contrib}
-            if useful <= covered or any(word in w for w in out):
+        for w in order:
+            if not positive[w]:
+                break
+            word = sf.words[w]
+            useful = shared.intersection(sf.ids[w])
+            if useful <= covered or any(word in o for o in out):
                 continue
             covered |= useful
             out.append(word)
@@ -725,55 +835,84 @@ class Matcher:
                 break
         return out
 
-    def _missing_keywords(self, demand: DemandProfile, expert: ExpertProfile, e_vec: sp.csr_matrix) -> list[str]:
-        """The demand's keywords that the specialist's profile does not cover."""
-        if not demand.keywords:
-            return []
-        profile = normalise_text(
-            "\n".join([*expert.fields, *expert.keywords, expert.title, expert.bio, expert.achievements])
-        )
-        present = set(e_vec.indices.tolist())
-        vocab = self.vectorizer_.vocabulary_
-        analyzer = self.vectorizer_.analyzer_
-        missing = []
+    def _keywords(self, demand: DemandProfile, q: _Query, query_is_demand: bool) -> _Keywords:
+        """The demand's non-blank keywords, normalised and as vocabulary ids (once per query when it asks)."""
+        if query_is_demand and q.keywords is not None:
+            return q.keywords
+        words, norms = [], []
         for kw in demand.keywords:
             norm = normalise_text(kw).strip()
-            if not norm or norm in profile:
-                continue
-            ids = _ids(analyzer(kw), vocab)
-            if ids.size and set(ids.tolist()) <= present:
-                continue
-            missing.append(kw)
-        return missing
+            if norm:
+                words.append(kw)
+                norms.append(norm)
+        keywords = _Keywords(words, norms, *_flatten([self._word_ids(kw) for kw in words]))
+        if query_is_demand:
+            q.keywords = keywords
+        return keywords
 
-    def _evidence(self, expert: ExpertProfile, d_vec: sp.csr_matrix) -> Evidence | None:
-        """The part of the specialist's profile (field item or sentence) closest to the demand."""
-        key = _text_key(expert, EXPERT_TEXT_FIELDS)
-        cached = self._parts_cache.get(expert.id)
-        if cached is None or cached[0] != key:
-            parts = split_parts(expert_doc(expert))
-            X = (
-                self.vectorizer_.transform([{p.field: p.text} for p in parts])
-                if parts
-                else sp.csr_matrix((0, d_vec.shape[1]), dtype=np.float32)
-            )
-            cached = (key, parts, X)
-            self._parts_cache[expert.id] = cached
-            while len(self._parts_cache) > self.explain_cache:
-                self._parts_cache.popitem(last=False)
+
+def _row(vec: sp.csr_matrix) -> _Terms:
+    """Term ids and weights of a 1×V row."""
+    return vec.indices, vec.data
+
+
+def _flatten(ids: list[np.ndarray]) -> tuple[list[int], np.ndarray]:
+    """Per-word id arrays as one flat array, with each word's start offset (and the end)."""
+    start = [0, *accumulate(a.size for a in ids)]
+    return start, np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
+
+
+def _has(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Which ids are in ascending keys."""
+    if keys.size == 0:
+        return np.zeros(ids.size, dtype=bool)
+    return keys.take(np.searchsorted(keys, ids), mode="clip") == ids
+
+
+def _weights_at(rows: list[_Terms], terms: np.ndarray, owner: np.ndarray, n_terms: int) -> np.ndarray:
+    """The weight of each term in row ``owner`` of the given rows (0 where that row lacks it)."""
+    # one ascending key space for all rows: row r's term t is r * n_terms + t
+    keys = np.concatenate([ids for ids, _ in rows]).astype(np.int64)
+    keys += np.repeat(np.arange(len(rows), dtype=np.int64) * n_terms, [ids.size for ids, _ in rows])
+    weights = np.concatenate([w for _, w in rows])
+    if keys.size == 0:
+        return np.zeros(terms.size, dtype=weights.dtype)
+    wanted = owner * n_terms + terms
+    pos = np.searchsorted(keys, wanted)
+    return np.where(keys.take(pos, mode="clip") == wanted, weights.take(pos, mode="clip"), 0)
+
+
+def _missing_keywords(keywords: _Keywords, profile: _Profile, e_ids: np.ndarray) -> list[str]:
+    """The demand's keywords that the specialist's profile covers neither in its text nor in its terms."""
+    todo = [k for k, norm in enumerate(keywords.norms) if norm not in profile.text]
+    if not todo:
+        return []
+    has = _has(e_ids, keywords.terms).tolist()
+    s = keywords.start
+    return [keywords.words[k] for k in todo if not (s[k + 1] > s[k] and all(has[s[k] : s[k + 1]]))]
+
+
+def _evidence(profiles: list[_Profile], demands: list[_Terms], n_terms: int) -> list[Evidence | None]:
+    """For each specialist, the part of their profile (field item or sentence) closest to their pair's demand."""
+    sizes = [p.part_terms.size for p in profiles]
+    owner = np.repeat(np.arange(len(profiles)), sizes)
+    d_w = _weights_at(demands, np.concatenate([p.part_terms for p in profiles]), owner, n_terms)
+    starts = list(accumulate((len(p.parts) for p in profiles), initial=0))
+    sims = np.zeros(starts[-1], dtype=np.float32)
+    part_of = np.repeat(np.arange(sims.size), np.concatenate([p.part_len for p in profiles]))
+    # float32 sums in each part's term order, as the sparse product made them (terms the demand lacks add 0)
+    np.add.at(sims, part_of, np.concatenate([p.part_weights for p in profiles]) * d_w)
+    out: list[Evidence | None] = []
+    for profile, a, b in zip(profiles, starts[:-1], starts[1:], strict=True):
+        best = int(sims[a:b].argmax()) if b > a else 0
+        if b == a or sims[a + best] <= 0:
+            out.append(None)
         else:
-            self._parts_cache.move_to_end(expert.id)
-        _, parts, X = cached
-        if not parts or d_vec.nnz == 0:
-            return None
-        sims = (X @ d_vec.T).toarray().ravel()
-        best = int(np.argmax(sims))
-        if sims[best] <= 0:
-            return None
-        part = parts[best]
-        return Evidence(part.field.split(".", 1)[-1], part.index, part.text, round_score(sims[best]))
+            part = profile.parts[best]
+            out.append(Evidence(part.field.split(".", 1)[-1], part.index, part.text, round_score(sims[a + best])))
+    return out
 
 
 def _ids(tokens: list[str], vocab: Mapping[str, int]) -> np.ndarray:
     """Distinct vocabulary ids of tokens."""
-    return np.array(sorted({vocab[t] for t in tokens if t in vocab}), dtype=np.int64)
+    return np.array(sorted({vocab[t] for t in tokens if t in vocab}), dtype=np.int32)

@@ -115,6 +115,21 @@ def test_score_pair_matches_the_suggestion(matcher: Matcher) -> None:
     assert matcher.score_pair(10, top.expert_id) == top
 
 
+def test_a_page_is_explained_as_each_of_its_pairs_alone(matcher: Matcher) -> None:
+    # a page's explanations are computed together; a pair scored on its own must get the same ones
+    for d in (10, 11, 12, 13):
+        for s in _full(matcher, d, include_excluded=True):
+            assert matcher.score_pair(d, s.expert_id) == s
+
+
+def test_explanations_do_not_depend_on_what_is_cached(matcher: Matcher) -> None:
+    uncached = Matcher(explain_cache=0).fit(sample_experts(), sample_demands())
+    for d in (10, 11, 12, 13):
+        assert uncached.suggest_experts(d, include_excluded=True) == matcher.suggest_experts(d, include_excluded=True)
+    for e in range(1, 9):
+        assert uncached.suggest_demands(e, include_excluded=True) == matcher.suggest_demands(e, include_excluded=True)
+
+
 def test_attribute_only_upsert_is_cheap_and_visible(matcher: Matcher) -> None:
     before = matcher.suggest_experts(10)[0][0]
     index = matcher.expert_index_
