@@ -268,8 +268,9 @@ def rank_metrics(dataset: Dataset, score: ScoreFn, k: int = 5, relevant: int = 2
     }
 
 
-def matcher_scorer(matcher: Matcher, text_only: bool = False) -> ScoreFn:
-    """Score function of a fitted matcher: the pair's score when suggested, else -1 (text only: cosine)."""
+def matcher_scorer(matcher: Matcher, text_only: bool = False, ignore_rules: bool = False) -> ScoreFn:
+    """Score function of a fitted matcher: the pair's score when suggested, else -1 (text only: cosine; ignoring
+    rules: excluded pairs keep their score, to tell the soft factors' effect from the hard rules')."""
 
     def score(demand_id: int, expert_ids: Sequence[int]) -> np.ndarray:
         items, _ = matcher.suggest_experts(demand_id, limit=10**9, include_excluded=True, explain=False)
@@ -278,18 +279,26 @@ def matcher_scorer(matcher: Matcher, text_only: bool = False) -> ScoreFn:
         for i, e in enumerate(expert_ids):
             s = by_id.get(e)
             if s is not None:
-                out[i] = s.components["text"] if text_only else (-1.0 if s.excluded else s.score)
+                if text_only:
+                    out[i] = s.components["text"]
+                else:
+                    out[i] = -1.0 if s.excluded and not ignore_rules else s.score
         return out
 
     return score
 
 
 def evaluate(
-    dataset: Dataset, params: Mapping | None = None, k: int = 5, text_only: bool = False, relevant: int = 2
+    dataset: Dataset,
+    params: Mapping | None = None,
+    k: int = 5,
+    text_only: bool = False,
+    relevant: int = 2,
+    ignore_rules: bool = False,
 ) -> dict[str, float]:
     """Fit a matcher with some parameters on the dataset's records and score its rankings."""
     matcher = Matcher(**dict(params or {})).fit(dataset.experts, dataset.demands)
-    return rank_metrics(dataset, matcher_scorer(matcher, text_only), k, relevant)
+    return rank_metrics(dataset, matcher_scorer(matcher, text_only, ignore_rules), k, relevant)
 
 
 def format_table(rows: list[tuple[str, dict[str, float]]], k: int) -> str:
@@ -310,12 +319,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--variant", default="blend", choices=sorted(VARIANTS), help="representation variant")
     ap.add_argument("--all-variants", action="store_true", help="one row per representation variant")
     ap.add_argument("--text-only", action="store_true", help="rank by text relevance alone")
+    ap.add_argument(
+        "--ignore-rules", action="store_true", help="rank by the full score but leave excluded pairs in place"
+    )
     ap.add_argument("--relevant", type=int, default=2, help="lowest grade that counts as relevant (default 2)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
     dataset = load_dataset(args.data)
     names = list(VARIANTS) if args.all_variants else [args.variant]
-    rows = [(n, evaluate(dataset, VARIANTS[n], args.k, args.text_only, args.relevant)) for n in names]
+    rows = [
+        (n, evaluate(dataset, VARIANTS[n], args.k, args.text_only, args.relevant, args.ignore_rules)) for n in names
+    ]
     if args.json:
         print(json.dumps({n: m for n, m in rows}, indent=2))
     else:

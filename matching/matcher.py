@@ -237,7 +237,8 @@ class Matcher:
             self.demands_: dict[int, DemandProfile] = {}
             self._expert_table = ExpertTable()
             self._demand_table = DemandTable()
-            self._conflicts: dict[int, set[int]] = {}
+            self._conflicts: dict[int, set[int]] = {}  # enterprise id -> specialists with that conflict
+            self._engaged: dict[int, set[int]] = {}  # demand id -> specialists offered or active on it
             for slot, p in enumerate(experts):
                 self._store_expert(slot, p)
             ind_len = enc.presence_len[n_e:]
@@ -276,15 +277,23 @@ class Matcher:
 
     # ---------------------------------------------------------------- updating
     def _store_expert(self, slot: int, p: ExpertProfile) -> None:
-        """Record a specialist's attributes at its slot and its conflicts."""
+        """Record a specialist's attributes at its slot, their conflicts and the demands they are engaged on."""
         old = self.experts_.get(p.id)
         if old is not None:
-            for ent in old.conflicts:
-                self._conflicts.get(ent, set()).discard(p.id)
+            self._forget_pairs(old)
         self.experts_[p.id] = p
         self._expert_table.set(slot, p, self._regions)
         for ent in p.conflicts:
             self._conflicts.setdefault(ent, set()).add(p.id)
+        for demand_id in p.engaged:
+            self._engaged.setdefault(demand_id, set()).add(p.id)
+
+    def _forget_pairs(self, p: ExpertProfile) -> None:
+        """Drop a specialist's entries from the conflict and engagement lookups."""
+        for ent in p.conflicts:
+            self._conflicts.get(ent, set()).discard(p.id)
+        for demand_id in p.engaged:
+            self._engaged.get(demand_id, set()).discard(p.id)
 
     def _store_demand(self, slot: int, d: DemandProfile, industry_len: int) -> None:
         """Record a demand's attributes at its slot."""
@@ -314,8 +323,7 @@ class Matcher:
             p = self.experts_.pop(expert_id, None)
             if p is None:
                 return False
-            for ent in p.conflicts:
-                self._conflicts.get(ent, set()).discard(expert_id)
+            self._forget_pairs(p)
             self.expert_index_.remove(expert_id)
             self._profiles.pop(expert_id, None)
             self._maybe_compact(self.expert_index_, self._expert_table)
@@ -406,11 +414,16 @@ class Matcher:
             industry = industry_values(scratch[slots], q.industry_len)
         else:
             industry = np.full(slots.size, 0.5)
-        conflicted = [index.slot(e) for e in sorted(self._conflicts.get(demand.enterprise_id, ())) if e in index]
-        conflict = np.isin(slots, conflicted) if conflicted else np.zeros(slots.size, dtype=bool)
+        conflict = np.isin(slots, self._slots_of(self._conflicts.get(demand.enterprise_id, ())))
+        engaged = np.isin(slots, self._slots_of(self._engaged.get(demand.id, ())))
         table = self._demand_scratch(demand, q.industry_len)
-        pairs = score_pairs(table, 0, self._expert_table, slots, text, industry, conflict, self.weights_)
+        pairs = score_pairs(table, 0, self._expert_table, slots, text, industry, conflict, self.weights_, engaged)
         return slots, index.ids_[slots], pairs
+
+    def _slots_of(self, expert_ids: Iterable[int]) -> np.ndarray:
+        """Index slots of these specialists (those indexed), sorted."""
+        index = self.expert_index_
+        return np.array(sorted(index.slot(e) for e in expert_ids if e in index), dtype=np.int64)
 
     def _demand_scratch(self, demand: DemandProfile, industry_len: int) -> DemandTable:
         """A one-row demand table for a demand (it may not be indexed)."""
@@ -432,10 +445,11 @@ class Matcher:
         scratch[hit_slots] = counts
         industry = industry_values(scratch[slots], table.industry_len[slots])
         enterprises = table.enterprise[slots]
-        conflict = np.isin(enterprises, sorted(expert.conflicts)) if expert.conflicts else np.zeros(slots.size, bool)
+        conflict = np.isin(enterprises, sorted(expert.conflicts))
+        engaged = np.isin(index.ids_[slots], sorted(expert.engaged))
         etable = ExpertTable()
         etable.set(0, expert, self._regions)
-        pairs = score_pairs(table, slots, etable, 0, text, industry, conflict, self.weights_)
+        pairs = score_pairs(table, slots, etable, 0, text, industry, conflict, self.weights_, engaged)
         return slots, index.ids_[slots], pairs
 
     @staticmethod
@@ -550,7 +564,8 @@ class Matcher:
             etable = ExpertTable()
             etable.set(0, e, self._regions)
             conflict = np.array([q.record.enterprise_id in e.conflicts])  # type: ignore[union-attr]
-            pairs = score_pairs(table, 0, etable, 0, np.array([text]), industry, conflict, self.weights_)
+            engaged = np.array([q.record.id in e.engaged])
+            pairs = score_pairs(table, 0, etable, 0, np.array([text]), industry, conflict, self.weights_, engaged)
             return self._items(q, [(q.record, e)], pairs, [0], explain, query_is_demand=True, vector=eq.vector)[0]
 
     def candidate_pairs(

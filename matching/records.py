@@ -30,6 +30,7 @@ class ExpertProfile:
     active: bool = True
     conflicts: frozenset[int] = field(default_factory=frozenset)
     mean_rating: float | None = None
+    engaged: frozenset[int] = field(default_factory=frozenset)  # demands they are offered or active on
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,18 @@ def _live_counts(db_session: Session, column: Any, ids: list[int] | None) -> dic
     return out
 
 
+def _live_demands(db_session: Session, expert_ids: list[int] | None) -> dict[int, set[int]]:
+    """The demands each specialist holds a live (offered or active) engagement on; their count is the load."""
+    out: dict[int, set[int]] = {}
+    for part in [None] if expert_ids is None else _chunks(expert_ids):
+        query = select(Engagement.expert_id, Engagement.demand_id).where(col(Engagement.status).in_(LIVE_STATUSES))
+        if part is not None:
+            query = query.where(col(Engagement.expert_id).in_(part))
+        for expert_id, demand_id in db_session.exec(query).all():
+            out.setdefault(int(expert_id), set()).add(int(demand_id))
+    return out
+
+
 def _mean_ratings(db_session: Session, ids: list[int] | None) -> dict[int, float]:
     """Each specialist's mean enterprise rating over completed, rated engagements."""
     out: dict[int, float] = {}
@@ -44,8 +56,11 @@ def _mean_ratings(db_session: Session, ids: list[int] | None) -> dict[int, float
     return out
 
 
-def expert_profile(expert: Expert, *, load: int = 0, mean_rating: float | None = None) -> ExpertProfile:
-    """One specialist as the matcher sees them."""
+def expert_profile(
+    expert: Expert, *, engaged: Iterable[int] = (), mean_rating: float | None = None
+) -> ExpertProfile:
+    """One specialist as the matcher sees them (their load is the number of demands they are engaged on)."""
+    engaged = frozenset(engaged)
     return ExpertProfile(
         id=expert.id,  # type: ignore[arg-type]
         name=expert.name,
@@ -59,11 +74,12 @@ def expert_profile(expert: Expert, *, load: int = 0, mean_rating: float | None =
         bio=expert.bio,
         achievements=expert.achievements,
         capacity=expert.capacity,
-        load=load,
+        load=len(engaged),
         travels=expert.travels,
         active=expert.active,
         conflicts=frozenset(expert.conflicts or ()),
         mean_rating=mean_rating,
+        engaged=engaged,
     )
 
 
@@ -94,10 +110,10 @@ def load_experts(db_session: Session, ids: list[int] | None = None) -> dict[int,
             query = query.where(col(Expert.id).in_(part))
         rows.extend(db_session.exec(query).all())
     wanted = None if ids is None else [e.id for e in rows]
-    load = _live_counts(db_session, col(Engagement.expert_id), wanted)  # type: ignore[arg-type]
+    engaged = _live_demands(db_session, wanted)  # type: ignore[arg-type]
     ratings = _mean_ratings(db_session, wanted)  # type: ignore[arg-type]
     return {
-        e.id: expert_profile(e, load=load.get(e.id, 0), mean_rating=ratings.get(e.id))  # type: ignore[misc]
+        e.id: expert_profile(e, engaged=engaged.get(e.id, ()), mean_rating=ratings.get(e.id))  # type: ignore[misc]
         for e in rows
     }
 

@@ -15,12 +15,14 @@ from matching.evaluate import (
     dcg_at_k,
     load_dataset,
     main,
+    matcher_scorer,
     ndcg_at_k,
     pairwise_loss,
     precision_at_k,
     rank_metrics,
     reciprocal_rank,
 )
+from matching.matcher import Matcher
 from matching.records import DemandProfile, ExpertProfile
 
 
@@ -135,3 +137,12 @@ def test_all_variants_print_one_row_each(tmp_path: Path, capsys: pytest.CaptureF
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 + len(VARIANTS)
     assert {line.split()[0] for line in lines[1:]} == set(VARIANTS)
+
+
+def test_ignoring_rules_keeps_an_excluded_pairs_score_in_the_ranking(tmp_path: Path) -> None:
+    ds = load_dataset(_dataset_file(tmp_path))
+    matcher = Matcher().fit(ds.experts, ds.demands)
+    d2, e3 = ds.demands[1].id, ds.experts[2].id  # E3 declares a conflict with D2's enterprise
+    strict = matcher_scorer(matcher)(d2, [e3])
+    lenient = matcher_scorer(matcher, ignore_rules=True)(d2, [e3])
+    assert strict[0] == -1.0 and 0 < lenient[0] <= 1

@@ -43,6 +43,7 @@ def _pair(matcher: Matcher, expert: ExpertProfile, demand: DemandProfile = DEMAN
         ({"load": 2, "capacity": 2}, "no_capacity"),
         ({"conflicts": frozenset({100})}, "conflict_of_interest"),
         ({"travels": False, "region": "沈阳市"}, "on_site_no_travel"),
+        ({"engaged": frozenset({DEMAND.id}), "load": 1}, "already_engaged"),
     ],
 )
 def test_each_hard_rule_excludes_with_its_reason(matcher: Matcher, change: dict, code: str) -> None:
@@ -50,6 +51,31 @@ def test_each_hard_rule_excludes_with_its_reason(matcher: Matcher, change: dict,
     assert s.excluded
     assert [r.code for r in s.exclusions] == [code]
     assert all(r.en and r.zh for r in s.exclusions)
+
+
+def test_an_engagement_on_another_demand_excludes_nothing(matcher: Matcher) -> None:
+    assert not _pair(matcher, dataclasses.replace(COAL, engaged=frozenset({DEMAND.id + 1000}), load=1)).excluded
+
+
+def test_an_indexed_engagement_excludes_the_pair_both_ways_and_from_the_assignment() -> None:
+    experts, demands = sample_experts(), sample_demands()
+    m = Matcher().fit(experts, demands)
+    top = m.suggest_experts(DEMAND.id, limit=1)[0][0]
+    engaged = dataclasses.replace(m.experts_[top.expert_id], engaged=frozenset({DEMAND.id}), load=1, capacity=3)
+    m.upsert_expert(engaged)
+    eligible, _ = m.suggest_experts(DEMAND.id, limit=100)
+    assert engaged.id not in {x.expert_id for x in eligible}
+    listed, _ = m.suggest_experts(DEMAND.id, limit=100, include_excluded=True)
+    mine = next(x for x in listed if x.expert_id == engaged.id)
+    assert [r.code for r in mine.exclusions] == ["already_engaged"]
+    assert DEMAND.id not in {x.demand_id for x in m.suggest_demands(engaged.id, limit=100)[0]}
+    pairs = m.candidate_pairs(k_per_demand=50, k_per_expert=50)
+    demand_ids, expert_ids = pairs.demand_ids[pairs.demand_idx].tolist(), pairs.expert_ids[pairs.expert_idx].tolist()
+    chosen = set(zip(demand_ids, expert_ids, strict=True))
+    assert (DEMAND.id, engaged.id) not in chosen
+    # Once the engagement ends, the pair is eligible again.
+    m.upsert_expert(dataclasses.replace(engaged, engaged=frozenset(), load=0))
+    assert engaged.id in {x.expert_id for x in m.suggest_experts(DEMAND.id, limit=100)[0]}
 
 
 def test_origin_not_accepted_excludes(matcher: Matcher) -> None:

@@ -162,3 +162,17 @@ def test_a_key_of_another_kind_cannot_read_by_guessing(world: World) -> None:
     response = world.client.get(f"/experts/{world.strong['id']}/suggestions", headers=bearer(key))
     assert response.status_code == 403
     assert response.json()["type"].endswith("/forbidden")
+
+
+def test_a_specialist_already_offered_the_demand_is_no_longer_suggested_for_it(world: World) -> None:
+    selected = world.client.post(
+        f"/demands/{world.demand['id']}/selections", json={"expert_id": world.strong["id"]}, headers=ADMIN
+    )
+    assert selected.status_code == 201
+    assert world.strong["id"] not in {s["expert_id"] for s in world.experts_for()["items"]}
+    listed = world.experts_for(include_excluded=True)["items"]
+    mine = next(s for s in listed if s["expert_id"] == world.strong["id"])
+    assert mine["excluded"] and [r["code"] for r in mine["exclusions"]] == ["already_engaged"]
+    assert world.demand["id"] not in {s["demand_id"] for s in world.demands_for(world.strong["id"])["items"]}
+    world.client.post(f"/engagements/{selected.json()['id']}/decline", headers=ADMIN)
+    assert world.strong["id"] in {s["expert_id"] for s in world.experts_for()["items"]}
