@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "--suggestion-cache",
         type=int,
         nargs="+",
-        default=[0, 2048],
+        default=[0, 8192],
         help="EXPERTMATCH_SUGGESTION_CACHE values to serve with, one full set of runs each (0 computes every page)",
     )
     args = parser.parse_args(argv)
