@@ -56,9 +56,7 @@ def _mean_ratings(db_session: Session, ids: list[int] | None) -> dict[int, float
     return out
 
 
-def expert_profile(
-    expert: Expert, *, engaged: Iterable[int] = (), mean_rating: float | None = None
-) -> ExpertProfile:
+def expert_profile(expert: Expert, *, engaged: Iterable[int] = (), mean_rating: float | None = None) -> ExpertProfile:
     """One specialist as the matcher sees them (their load is the number of demands they are engaged on)."""
     engaged = frozenset(engaged)
     return ExpertProfile(
