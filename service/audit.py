@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, String
-from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from service.auth import AdminPrincipal, Principal
 from service.common import MAX_ID, QueryText, UtcDateTime, utcnow
 from service.db import SessionDep
-from service.pagination import Page, PageDep
+from service.pagination import Page, PageDep, fetch_page
 
 
 class AuditEvent(SQLModel, table=True):
@@ -100,9 +100,7 @@ def list_events(
         query = query.where(AuditEvent.entity_id == entity_id)
     if action:
         query = query.where(AuditEvent.action == action)
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(col(AuditEvent.id)).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=col(AuditEvent.id), limit=limit, offset=offset)
 
 
 router = APIRouter()

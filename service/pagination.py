@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlmodel import Session, func, select
 
 T = TypeVar("T")
 
@@ -38,3 +39,10 @@ def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def fetch_page(db_session: Session, query: Any, *, order_by: Any, limit: int, offset: int) -> tuple[list[Any], int]:
+    """One page of a filtered query in a stable order, and the total number of rows it matches."""
+    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = db_session.exec(query.order_by(order_by).offset(offset).limit(limit)).all()
+    return list(rows), total

@@ -57,19 +57,19 @@ def _live_count(db_session: Session, column: object, value: int) -> int:
     ).one()
 
 
-def _lock(db_session: Session, model: type, record_id: int) -> None:
-    # Take the row lock new engagements also take, so a selection cannot slip in between the count and the delete.
+def _locked_live_count(db_session: Session, model: type, column: object, record_id: int) -> int:
+    """Lock the record as new engagements do, then count its live engagements: no selection slips in between."""
     db_session.exec(
         select(model.id).where(model.id == record_id).with_for_update()  # type: ignore[attr-defined]
     ).first()
+    return _live_count(db_session, column, record_id)
 
 
 def ensure_demand_deletable(*, db_session: Session, demand_id: int | None) -> None:
     """Raise Conflict when the demand has live engagements (its past ones are deleted with it)."""
     if demand_id is None:
         return
-    _lock(db_session, Demand, demand_id)
-    live = _live_count(db_session, Engagement.demand_id, demand_id)
+    live = _locked_live_count(db_session, Demand, Engagement.demand_id, demand_id)
     if live:
         raise Conflict(
             f"demand {demand_id} has {live} live engagement(s); decline, complete or terminate them first",
@@ -83,8 +83,7 @@ def ensure_expert_deletable(*, db_session: Session, expert_id: int | None) -> No
     """Raise Conflict when the specialist has live engagements (their past ones are deleted with them)."""
     if expert_id is None:
         return
-    _lock(db_session, Expert, expert_id)
-    live = _live_count(db_session, Engagement.expert_id, expert_id)
+    live = _locked_live_count(db_session, Expert, Engagement.expert_id, expert_id)
     if live:
         raise Conflict(
             f"expert {expert_id} has {live} live engagement(s); decline, complete or terminate them first",
@@ -98,8 +97,7 @@ def ensure_capacity_fits(*, db_session: Session, expert_id: int | None, capacity
     """Raise Conflict when a new capacity is below the specialist's live engagements (for the experts' PATCH)."""
     if expert_id is None:
         return
-    _lock(db_session, Expert, expert_id)
-    live = _live_count(db_session, Engagement.expert_id, expert_id)
+    live = _locked_live_count(db_session, Expert, Engagement.expert_id, expert_id)
     if capacity < live:
         raise Conflict(
             f"expert {expert_id} has {live} live engagement(s); capacity cannot go below that",
@@ -113,8 +111,7 @@ def ensure_headcount_fits(*, db_session: Session, demand_id: int | None, headcou
     """Raise Conflict when a new headcount is below the demand's live engagements (for the demands' PATCH)."""
     if demand_id is None:
         return
-    _lock(db_session, Demand, demand_id)
-    live = _live_count(db_session, Engagement.demand_id, demand_id)
+    live = _locked_live_count(db_session, Demand, Engagement.demand_id, demand_id)
     if headcount < live:
         raise Conflict(
             f"demand {demand_id} has {live} live engagement(s); headcount cannot go below that",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import String, cast, or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from service.auth import Principal
 from service.common import apply_patch, like_pattern, utcnow
@@ -11,6 +11,7 @@ from service.demands.models import CLIENT_TRANSITIONS, Demand, DemandCreate, Dem
 from service.engagements.service import close_offers_of_cancelled, follow_engagements
 from service.enterprises.models import Enterprise
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.pagination import fetch_page
 from service.relationships import can_see_demand, ensure_demand_deletable, ensure_headcount_fits
 
 
@@ -77,9 +78,7 @@ def list_demands(
                 cast(Demand.keywords, String).ilike(pattern, escape="\\"),
             )
         )
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(Demand.id).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=Demand.id, limit=limit, offset=offset)
 
 
 def build(*, db_session: Session, demand_in: DemandCreate, principal: Principal) -> Demand:

@@ -44,6 +44,7 @@ from service.engagements.models import (
 )
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.experts.models import Expert
+from service.pagination import fetch_page
 
 if TYPE_CHECKING:
     from service.suggestions.live import PairScorer
@@ -398,9 +399,7 @@ def list_engagements(
     for column, value in filters.items():
         if value is not None:
             query = query.where(column == value)
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(col(Engagement.id)).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=col(Engagement.id), limit=limit, offset=offset)
 
 
 def list_logs(
@@ -408,9 +407,7 @@ def list_logs(
 ) -> tuple[list[EngagementLog], int]:
     """A page of the engagement's service log, in the order written, with the total."""
     query = select(EngagementLog).where(EngagementLog.engagement_id == engagement.id)
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(col(EngagementLog.id)).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=col(EngagementLog.id), limit=limit, offset=offset)
 
 
 # --- enterprise selection and the lifecycle --------------------------------------------------------------------
@@ -778,9 +775,7 @@ def list_interests(
         query = query.where(col(Interest.engagement_id).is_(None))
     elif status == "matched":
         query = query.where(col(Interest.engagement_id).is_not(None))
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(col(Interest.id)).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=col(Interest.id), limit=limit, offset=offset)
 
 
 def ensure_may_read_interests(

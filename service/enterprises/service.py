@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from service.auth import Principal
 from service.common import apply_patch, like_pattern
 from service.enterprises.models import Enterprise, EnterpriseCreate, EnterprisePublic, EnterpriseUpdate
 from service.errors import Forbidden, NotFound
+from service.pagination import fetch_page
 from service.relationships import can_see_enterprise_contact, ensure_demand_deletable
 
 
@@ -57,9 +58,7 @@ def list_enterprises(
                 col(Enterprise.credit_code).ilike(pattern, escape="\\"),
             )
         )
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(Enterprise.id).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=Enterprise.id, limit=limit, offset=offset)
 
 
 def create(*, db_session: Session, enterprise_in: EnterpriseCreate) -> Enterprise:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import String, cast, or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from service.auth import Principal
 from service.common import apply_patch, like_pattern
 from service.enterprises.models import Enterprise
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.experts.models import ADMIN_ONLY_FIELDS, Expert, ExpertCreate, ExpertPublic, ExpertUpdate
+from service.pagination import fetch_page
 from service.relationships import can_see_expert_contact, ensure_capacity_fits, ensure_expert_deletable
 
 
@@ -67,9 +68,7 @@ def list_experts(
                 cast(Expert.keywords, String).ilike(pattern, escape="\\"),
             )
         )
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(Expert.id).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=Expert.id, limit=limit, offset=offset)
 
 
 def check_conflicts_exist(*, db_session: Session, conflicts: list[int], field: str = "body.conflicts") -> None:

@@ -30,6 +30,7 @@ from service.engagements.models import LIVE_STATUSES, Engagement, EngagementMode
 from service.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from service.experts.models import Expert
 from service.observability import round_solve_seconds
+from service.pagination import fetch_page
 from service.rounds.models import (
     Proposing,
     Round,
@@ -188,9 +189,7 @@ def list_rounds(
         query = query.where(or_(*conditions))
     if status is not None:
         query = query.where(Round.status == status.value)
-    total = db_session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db_session.exec(query.order_by(col(Round.id)).offset(offset).limit(limit)).all()
-    return list(rows), total
+    return fetch_page(db_session, query, order_by=col(Round.id), limit=limit, offset=offset)
 
 
 # --- opening and ranking ---------------------------------------------------------------------------------------

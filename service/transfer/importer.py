@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,7 +345,7 @@ def _copy(db: Session, table: Table, columns: list[str], rows: list[list[Any]]) 
         raise IntegrityError(statement, None, exc) from exc
 
 
-class _KindImporter:
+class _KindImporter(ABC):
     """Shared chunking, matching by key, savepoint replay and error collection; subclasses say how one row goes in."""
 
     template: Template
@@ -368,9 +369,9 @@ class _KindImporter:
 
     # -- per kind ---------------------------------------------------------------------------------------------
 
+    @abstractmethod
     def stage(self, row: Row) -> str:
         """Add or change one record in the session: 'created', 'updated' or 'unchanged'; RowProblem when bad."""
-        raise NotImplementedError
 
     def chunk_ids(self, rows: list[Row]) -> set[int]:
         """Ids of existing records this chunk's rows match, to load in one query."""
