@@ -13,6 +13,8 @@ from service.engagements.routes import router as engagements_router
 from service.enterprises.routes import router as enterprises_router
 from service.errors import problem_responses
 from service.experts.routes import router as experts_router
+from service.issues.routes import engagement_router as engagement_issues_router
+from service.issues.routes import router as issues_router
 from service.keys.routes import router as keys_router
 from service.rounds.routes import router as rounds_router
 from service.stats.routes import router as stats_router
@@ -29,6 +31,8 @@ api_router.include_router(selections_router, prefix="/demands", tags=["engagemen
 api_router.include_router(expert_interests_router, prefix="/experts", tags=["engagements"])
 api_router.include_router(demand_suggestions_router, prefix="/demands", tags=["suggestions"])
 api_router.include_router(expert_suggestions_router, prefix="/experts", tags=["suggestions"])
+api_router.include_router(engagement_issues_router, prefix="/engagements", tags=["issues"])
+api_router.include_router(issues_router, prefix="/issues", tags=["issues"])
 api_router.include_router(rounds_router, prefix="/rounds", tags=["rounds"])
 api_router.include_router(assignments_router, prefix="/assignments", tags=["assignments"])
 api_router.include_router(stats_router, prefix="/stats", tags=["stats"])

@@ -9,6 +9,7 @@ from service.demands.models import Demand
 from service.engagements.models import Engagement, EngagementLog, Interest
 from service.enterprises.models import Enterprise
 from service.experts.models import Expert
+from service.issues.models import Issue, IssueResponse
 from service.keys.models import ApiKey
 from service.rounds.models import Round, RoundMember
 
@@ -24,6 +25,8 @@ __all__ = [
     "Enterprise",
     "Expert",
     "Interest",
+    "Issue",
+    "IssueResponse",
     "RecordChange",
     "Round",
     "RoundMember",

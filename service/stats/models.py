@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from service.issues.models import IssueStats
+
 
 class DemandStats(BaseModel):
     total: int
@@ -45,3 +47,4 @@ class ProgrammeStats(BaseModel):
     engagements: EngagementStats
     open_demands_matched: MatchedShare
     time_to_first_engagement: TimeToFirstEngagement
+    issues: IssueStats

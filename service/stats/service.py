@@ -18,6 +18,7 @@ from service.common import _as_utc
 from service.demands.models import Demand, DemandStatus
 from service.engagements.models import LIVE_STATUSES, Engagement
 from service.experts.models import Expert
+from service.issues import service as issues_service
 from service.stats.models import (
     DemandStats,
     EngagementStats,
@@ -111,4 +112,5 @@ def programme_stats(*, db_session: Session) -> ProgrammeStats:
             share=n_matched / (n_open + n_matched) if n_open + n_matched else None,
         ),
         time_to_first_engagement=_time_to_first(db_session),
+        issues=issues_service.stats(db_session=db_session),
     )
