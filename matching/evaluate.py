@@ -100,6 +100,22 @@ def _bool(value: object, default: bool) -> bool:
     return bool(value)
 
 
+def _achievements(value: object) -> str:
+    """Achievements as text: a string as is, a list of items (strings or {title, abstract, year}) one per paragraph."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    items = []
+    for item in value:  # type: ignore[union-attr]
+        if isinstance(item, Mapping):
+            head = " ".join(str(item[k]) for k in ("title", "year") if item.get(k))
+            items.append("\n".join(t for t in (head, str(item.get("abstract") or "")) if t))
+        elif item:
+            items.append(str(item))
+    return "\n\n".join(items)
+
+
 class _Interner:
     """Stable integer ids for string references (enterprises)."""
 
@@ -126,7 +142,7 @@ def expert_from_record(rec: Mapping, id: int, enterprises: Callable[[object], in
         fields=_list(rec.get("fields")),
         keywords=_list(rec.get("keywords")),
         bio=str(rec.get("bio") or ""),
-        achievements=str(rec.get("achievements") or ""),
+        achievements=_achievements(rec.get("achievements")),
         capacity=int(rec.get("capacity") or 2),
         load=int(rec.get("load") or 0),
         travels=_bool(rec.get("travels"), True),

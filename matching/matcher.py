@@ -28,8 +28,10 @@ from itertools import accumulate
 import numpy as np
 import scipy.sparse as sp
 
+from matching.explain import occurs, shown_in_both
 from matching.index import Aggregation, TextIndex, top_k_order
 from matching.records import DemandProfile, ExpertProfile
+from matching.regions import province_names
 from matching.scoring import (
     COMPONENTS,
     DemandTable,
@@ -179,6 +181,7 @@ class Matcher:
         n_jobs: int = 1,
         max_terms: int = 8,
         explain_cache: int = 4096,
+        home_province: str = "辽宁",
     ) -> None:
         self.analyzer = analyzer
         self.char_weight = char_weight
@@ -193,6 +196,7 @@ class Matcher:
         self.n_jobs = n_jobs
         self.max_terms = max_terms
         self.explain_cache = explain_cache
+        self.home_province = home_province
 
     # ------------------------------------------------------------------ fitting
     def _field_weights(self) -> dict[str, float]:
@@ -213,6 +217,10 @@ class Matcher:
             self._lock = threading.RLock()
         with self._lock:
             self.weights_ = (self.weights or ScoreWeights()).normalised()
+            home = province_names(self.home_province)
+            if home is None:
+                raise ValueError(f"unknown home province {self.home_province!r}")
+            self.home_ = (home[1], home[2])
             self.vectorizer_ = TextVectorizer(
                 analyzer=self.analyzer,
                 field_weights=self._field_weights(),
@@ -680,9 +688,8 @@ class Matcher:
         explained = self._explanations(q, records, query_is_demand, vector) if explain else [None] * len(records)
         return [self._suggestion(d, e, pairs, i, x) for (d, e), i, x in zip(records, page, explained, strict=True)]
 
-    @staticmethod
     def _suggestion(
-        demand: DemandProfile, expert: ExpertProfile, pairs: PairScores, i: int, explained: _Explained | None
+        self, demand: DemandProfile, expert: ExpertProfile, pairs: PairScores, i: int, explained: _Explained | None
     ) -> Suggestion:
         """Build one suggestion item (with its explanation, if any)."""
         values = {name: round_score(pairs.components[c, i]) for c, name in enumerate(COMPONENTS)}
@@ -696,7 +703,7 @@ class Matcher:
             matched_terms=matched,
             missing_keywords=missing,
             evidence=evidence,
-            reasons=component_reasons(demand, expert, values, matched) if explained else [],
+            reasons=component_reasons(demand, expert, values, matched, self.home_) if explained else [],
             excluded=bits != 0,
             exclusions=exclusion_reasons(bits, demand, expert) if bits else [],
         )
@@ -714,7 +721,9 @@ class Matcher:
             return []
         rows = [self._pair_terms(d, e, q, query_is_demand, vector) for d, e in records]
         profiles = [self._profile(e) for _, e in records]
-        matched = self._matched_terms(q, [e if query_is_demand else d for d, e in rows], query_is_demand)
+        own = _query_text(q.record)
+        others = [p.text for p in profiles] if query_is_demand else [_query_text(d) for d, _ in records]
+        matched = self._matched_terms(q, [e if query_is_demand else d for d, e in rows], query_is_demand, own, others)
         evidence = _evidence(profiles, [d for d, _ in rows], self._n_terms())
         missing = [
             _missing_keywords(self._keywords(d, q, query_is_demand), profile, e_terms[0])
@@ -814,9 +823,11 @@ class Matcher:
             )
         return q.surfaces
 
-    def _matched_terms(self, q: _Query, others: list[_Terms], query_is_demand: bool) -> list[list[str]]:
+    def _matched_terms(
+        self, q: _Query, others: list[_Terms], query_is_demand: bool, own: str, texts: list[str]
+    ) -> list[list[str]]:
         """For each row of the other side, the query side's words that contributed most to the cosine (greedy,
-        no redundant words)."""
+        no redundant words), each shown only when it occurs in both texts (``own`` and ``texts[k]``)."""
         sf = self._surfaces(q, query_is_demand)
         n, n_flat, n_words = len(others), sf.terms.size, len(sf.words)
         rows = [*others, _row(q.vector)]
@@ -831,10 +842,15 @@ class Matcher:
         order = np.lexsort((np.broadcast_to(sf.rank, scores.shape), -scores)).tolist()
         positive = (scores > 0).tolist()
         shared = contrib != 0
-        return [self._greedy(sf, order[k], positive[k], set(sf.terms[shared[k]].tolist())) for k in range(n)]
+        return [
+            self._greedy(sf, order[k], positive[k], set(sf.terms[shared[k]].tolist()), own, texts[k]) for k in range(n)
+        ]
 
-    def _greedy(self, sf: _Surfaces, order: list[int], positive: list[bool], shared: set[int]) -> list[str]:
-        """The best words in ``order`` that add shared terms not yet covered and are not part of a chosen word."""
+    def _greedy(
+        self, sf: _Surfaces, order: list[int], positive: list[bool], shared: set[int], own: str, other: str
+    ) -> list[str]:
+        """The best words in ``order`` that add shared terms not yet covered, are not part of a chosen word and
+        occur as shown in both texts."""
         covered: set[int] = set()
         out: list[str] = []
         for w in order:
@@ -842,7 +858,7 @@ class Matcher:
                 break
             word = sf.words[w]
             useful = shared.intersection(sf.ids[w])
-            if useful <= covered or any(word in o for o in out):
+            if useful <= covered or any(word in o for o in out) or not shown_in_both(word, own, other):
                 continue
             covered |= useful
             out.append(word)
@@ -897,9 +913,18 @@ def _weights_at(rows: list[_Terms], terms: np.ndarray, owner: np.ndarray, n_term
     return np.where(keys.take(pos, mode="clip") == wanted, weights.take(pos, mode="clip"), 0)
 
 
+def _query_text(record: ExpertProfile | DemandProfile) -> str:
+    """All text fields of a record, normalised, as the truth rules of explanations read them."""
+    if isinstance(record, ExpertProfile):
+        parts = [*record.fields, *record.keywords, record.title, record.bio, record.achievements]
+    else:
+        parts = [record.title, *record.keywords, record.industry, record.description]
+    return normalise_text("\n".join(parts))
+
+
 def _missing_keywords(keywords: _Keywords, profile: _Profile, e_ids: np.ndarray) -> list[str]:
     """The demand's keywords that the specialist's profile covers neither in its text nor in its terms."""
-    todo = [k for k, norm in enumerate(keywords.norms) if norm not in profile.text]
+    todo = [k for k, norm in enumerate(keywords.norms) if not occurs(norm, profile.text)]
     if not todo:
         return []
     has = _has(e_ids, keywords.terms).tolist()

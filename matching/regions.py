@@ -300,3 +300,16 @@ def resolve_region(text: str) -> Region:
 def same_place(a: Region, b: Region) -> bool:
     """Whether two regions are the same city (or the same unknown place)."""
     return bool(a.key) and a.key == b.key
+
+
+def province_names(name: str) -> tuple[str, str, str] | None:
+    """Key, Chinese and English name of a province-level division named in Chinese or English, else None."""
+    norm = _normalise(name)
+    for suffix in ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区"):
+        if norm.endswith(suffix) and len(norm) > len(suffix) + 1:
+            norm = norm[: -len(suffix)]
+            break
+    for key, (zh, en) in _PROVINCE_NAMES.items():
+        if norm in (zh, en.lower(), key):
+            return key, zh, en
+    return None

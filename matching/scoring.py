@@ -17,19 +17,22 @@ Soft factors, each in [0, 1] with a reason:
 * ``industry`` — share of the demand industry's tokens found in the specialist's fields, keywords and bio
   (1 when all are, partial credit by token overlap; 0.5, neutral, when the demand names no industry);
 * ``proximity`` — same city 1, same province 0.5, otherwise (or unknown) 0 (see :mod:`matching.regions`);
-* ``origin`` — the Liaoning rule "in-province institutions first": in_province 1, out_of_province 0.5,
+* ``origin`` — "in-province institutions first" (the home province is a setting, Liaoning by default; Hebei,
+  Shanxi and Heilongjiang run the same kind of programme): in_province 1, out_of_province 0.5,
   foreign 0.5 (out-of-province and foreign specialists are welcome, so they are halved rather than zeroed);
 * ``capacity`` — spare capacity ``1 - load / capacity`` (spreads the load);
 * ``rating`` — past ratings ``(mean_rating - 1) / 4``, 0.5 (neutral) when there are none.
 
-The final score is the weighted mean ``sum_c w_c * value_c / sum_c w_c`` (so it stays in [0, 1]) with weights
-from :class:`ScoreWeights`. Text relevance dominates by default (0.75): cosines of related profiles spread
-over roughly 0.05-0.5, so heavier soft factors would let a same-city, in-province specialist outrank a
-clearly better-matched one. On the labelled set (``fixtures/labelled``, topical grades), ranking by the full
-score with the hard rules left aside (``python -m matching.evaluate ... --ignore-rules``) gives nDCG@5 0.83
-against 0.88 for text alone, and the lowest pairwise ordering loss (0.159 against 0.167); with the rules, pairs
-they exclude drop to the end whatever their topic, so nDCG@5 falls to 0.67 there. Scores are rounded to 4
-places and ranked by score descending, then id ascending.
+Topic fit first: the soft factors *scale* text relevance instead of adding to it. With the weights
+normalised to sum 1, the score is ``text * (w_text + sum_soft w_c * value_c)``: a pair's soft factors move its
+score only within ``[w_text * text, text]``. :class:`ScoreWeights` requires ``w_text > 1/2`` of the total, so
+the soft factors can never multiply a score by 2 or more, and a specialist whose text relevance is at least
+twice another's always ranks above them, whatever their place, origin, load or ratings. Among comparable fits
+(text within a factor ``1 / w_text`` of each other) the soft factors decide, which is how the in-province rule
+works as a tie-breaker. An additive weighted mean cannot give that guarantee: with cosines spread over roughly
+0.05-0.5, 0.25 of soft weight let a same-city, in-province specialist at text 0.1 outrank a specialist at 0.3.
+A pair without any text relevance scores 0 (and is not a suggestion). Scores are rounded to 4 places and
+ranked by score descending, then id ascending.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ EXCLUSION_CODES = {
 
 @dataclass(frozen=True, slots=True)
 class ScoreWeights:
-    """Weights of the score components; the score is their weighted mean, so any non-negative scale works."""
+    """Weights of the score components (any non-negative scale; text must be more than half of the total)."""
 
     text: float = 0.75
     industry: float = 0.05
@@ -78,9 +81,15 @@ class ScoreWeights:
     def normalised(self) -> np.ndarray:
         """Weights in :data:`COMPONENTS` order, summing to 1."""
         w = np.array([getattr(self, name) for name in COMPONENTS], dtype=np.float64)
-        if (w < 0).any() or w.sum() <= 0:
-            raise ValueError("score weights must be non-negative and not all zero")
-        return w / w.sum()
+        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError("score weights must be finite, non-negative and not all zero")
+        w = w / w.sum()
+        if w[0] <= 0.5:
+            raise ValueError(
+                "the text weight must be more than half of all score weights (topic fit first: soft factors may "
+                f"scale a score by less than a factor 2); it is {w[0]:.3f} of the total"
+            )
+        return w
 
     def as_dict(self) -> dict[str, float]:
         """The weights by component name."""
@@ -281,7 +290,8 @@ def score_pairs(
     for i, values in enumerate((text, industry, proximity, origin, capacity, rating)):
         comps[i] = np.broadcast_to(values, (n,))
     np.clip(comps, 0.0, 1.0, out=comps)
-    score = np.round(weights @ comps, SCORE_DECIMALS)
+    # topic fit first: the soft factors scale text relevance within [w_text, 1] (see the module docstring)
+    score = np.round(comps[0] * (weights[0] + weights[1:] @ comps[1:]), SCORE_DECIMALS)
     bits = np.zeros(n, dtype=np.int64)
     bits |= np.where(e["active"], 0, INACTIVE)
     bits |= np.where(e["load"] >= e["capacity"], NO_CAPACITY, 0)
@@ -311,7 +321,11 @@ def _place(r: Region, lang: str) -> str:
 
 
 def component_reasons(
-    demand: DemandProfile, expert: ExpertProfile, values: dict[str, float], matched_terms: list[str]
+    demand: DemandProfile,
+    expert: ExpertProfile,
+    values: dict[str, float],
+    matched_terms: list[str],
+    home: tuple[str, str] = ("辽宁", "Liaoning"),
 ) -> list[Reason]:
     """Reasons for each soft factor of one pair, in the order of :data:`COMPONENTS`."""
     out: list[Reason] = []
@@ -360,8 +374,8 @@ def component_reasons(
         out.append(
             Reason(
                 "in_province",
-                "In-province specialist (preferred under the Liaoning rule)",
-                "省内专家（按辽宁规则优先）",
+                f"In-province specialist ({home[1]} institutions first)",
+                f"省内专家（{home[0]}省内机构优先）",
             )
         )
     elif origin == "foreign":

@@ -340,17 +340,29 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|\n+|(?<=\.)\s+")
 
 
 def split_sentences(text: str, min_chars: int = 4) -> list[str]:
-    """Split text into sentences (Chinese and English punctuation, semicolons, line breaks)."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text or "")]
-    out: list[str] = []
-    for part in parts:
-        if not part:
-            continue
-        if out and len(part) < min_chars:
-            out[-1] = out[-1] + part
-        else:
-            out.append(part)
-    return out
+    """Split text into sentences (Chinese and English punctuation, semicolons, line breaks).
+
+    Every sentence is a verbatim slice of the text (trimmed of surrounding blanks), so it can be quoted as
+    evidence; a piece shorter than ``min_chars`` is joined to the previous one together with what separated them.
+    """
+    text = text or ""
+    spans: list[list[int]] = []
+    start = 0
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        stop = len(text) if m is None else m.start()
+        piece = text[start:stop]
+        lead = len(piece) - len(piece.lstrip())
+        core = piece.strip()
+        if core:
+            a = start + lead
+            b = a + len(core)
+            if spans and len(core) < min_chars:
+                spans[-1][1] = b
+            else:
+                spans.append([a, b])
+        if m is not None:
+            start = m.end()
+    return [text[a:b] for a, b in spans]
 
 
 @dataclass(frozen=True, slots=True)

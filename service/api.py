@@ -17,6 +17,7 @@ from service.issues.routes import engagement_router as engagement_issues_router
 from service.issues.routes import router as issues_router
 from service.keys.routes import router as keys_router
 from service.rounds.routes import router as rounds_router
+from service.settings.routes import router as settings_router
 from service.stats.routes import router as stats_router
 from service.suggestions.routes import demand_router as demand_suggestions_router
 from service.suggestions.routes import expert_router as expert_suggestions_router
@@ -36,6 +37,7 @@ api_router.include_router(issues_router, prefix="/issues", tags=["issues"])
 api_router.include_router(rounds_router, prefix="/rounds", tags=["rounds"])
 api_router.include_router(assignments_router, prefix="/assignments", tags=["assignments"])
 api_router.include_router(stats_router, prefix="/stats", tags=["stats"])
+api_router.include_router(settings_router, prefix="/settings", tags=["stats"])
 api_router.include_router(audit.router, prefix="/audit", tags=["audit"])
 api_router.include_router(health.router, tags=["health"])
 api_router.include_router(observability.router, tags=["health"])

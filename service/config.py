@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matching.matcher import DEMAND_FIELD_WEIGHTS, DEMAND_TEXT_FIELDS, EXPERT_FIELD_WEIGHTS, EXPERT_TEXT_FIELDS
+from matching.regions import province_names
+from matching.scoring import ScoreWeights
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +36,17 @@ class Settings(BaseSettings):
     suggestion_cache: int = Field(default=2048, ge=0)
     db_pool_size: int = 10
     db_statement_timeout_ms: int = 15000
+    # Matching (SPEC §3): score weights (any non-negative scale; text must be more than half of the total, so
+    # soft factors only break ties among comparable fits), field weights of the text relevance, home province.
+    weight_text: float = Field(default=0.75, ge=0)
+    weight_industry: float = Field(default=0.05, ge=0)
+    weight_proximity: float = Field(default=0.08, ge=0)
+    weight_origin: float = Field(default=0.06, ge=0, description="in-province institutions first (tie-breaker)")
+    weight_capacity: float = Field(default=0.03, ge=0)
+    weight_rating: float = Field(default=0.03, ge=0)
+    expert_field_weights: dict[str, float] = Field(default_factory=lambda: dict(EXPERT_FIELD_WEIGHTS))
+    demand_field_weights: dict[str, float] = Field(default_factory=lambda: dict(DEMAND_FIELD_WEIGHTS))
+    home_province: str = "辽宁"
 
     @field_validator("database_url")
     @classmethod
@@ -45,6 +62,54 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, key: object) -> object:
         """`EXPERTMATCH_ADMIN_KEY=` (as in .env.example before it is filled in) means no key, not the empty key."""
         return None if isinstance(key, str) and not key.strip() else key
+
+    @field_validator("expert_field_weights", "demand_field_weights")
+    @classmethod
+    def _known_fields(cls, weights: dict[str, float], info: Any) -> dict[str, float]:
+        """Field weights name known text fields, are finite and non-negative, and not all zero."""
+        known = EXPERT_TEXT_FIELDS if info.field_name == "expert_field_weights" else DEMAND_TEXT_FIELDS
+        unknown = sorted(set(weights) - set(known))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; the fields are {', '.join(known)}")
+        if any(not math.isfinite(w) or w < 0 for w in weights.values()):
+            raise ValueError("field weights must be finite and non-negative")
+        if weights and not any(w > 0 for w in weights.values()):
+            raise ValueError("at least one field weight must be positive")
+        return weights
+
+    @field_validator("home_province")
+    @classmethod
+    def _known_province(cls, name: str) -> str:
+        """The home province must be a province-level division (Chinese or English name)."""
+        if province_names(name) is None:
+            raise ValueError(f"unknown province {name!r} (e.g. 辽宁, Hebei, 山西, Heilongjiang)")
+        return name
+
+    @model_validator(mode="after")
+    def _valid_score_weights(self) -> Settings:
+        """Score weights must make a valid :class:`ScoreWeights` (text more than half of the total)."""
+        self.score_weights().normalised()
+        return self
+
+    def score_weights(self) -> ScoreWeights:
+        """The score weights as the matching library takes them."""
+        return ScoreWeights(
+            text=self.weight_text,
+            industry=self.weight_industry,
+            proximity=self.weight_proximity,
+            origin=self.weight_origin,
+            capacity=self.weight_capacity,
+            rating=self.weight_rating,
+        )
+
+    def matching_options(self) -> dict[str, Any]:
+        """The Matcher keyword arguments these settings fix (weights, field weights, home province)."""
+        return {
+            "weights": self.score_weights(),
+            "expert_field_weights": dict(self.expert_field_weights),
+            "demand_field_weights": dict(self.demand_field_weights),
+            "home_province": self.home_province,
+        }
 
     @property
     def is_sqlite(self) -> bool:

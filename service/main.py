@@ -13,7 +13,7 @@ from service.config import Settings, get_settings
 from service.db import make_engine
 from service.errors import install_error_handlers
 from service.observability import configure_logging, install_observability
-from service.suggestions.live import LiveMatcher
+from service.suggestions.live import LiveMatcher, matcher_factory
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,7 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         owns_matcher = not hasattr(app.state, "matcher")
         if owns_matcher:
             app.state.matcher = await anyio.to_thread.run_sync(
-                LiveMatcher(app.state.engine, cache_size=settings_now.suggestion_cache).build_or_defer
+                LiveMatcher(
+                    app.state.engine,
+                    cache_size=settings_now.suggestion_cache,
+                    factory=matcher_factory(settings_now),
+                ).build_or_defer
             )
         try:
             yield

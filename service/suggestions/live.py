@@ -38,6 +38,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,7 @@ from matching.matcher import CandidatePairs, Matcher
 from matching.records import DemandProfile, ExpertProfile
 from matching.scoring import Suggestion
 from service.common import RecordChange
+from service.config import Settings
 from service.demands.models import Demand, DemandStatus
 from service.experts.models import Expert
 from service.observability import matcher_index_size, matcher_refresh_seconds
@@ -67,6 +69,11 @@ provincial programme, so a warm worker never re-tokenises a profile to explain a
 def default_matcher() -> Matcher:
     """The matcher every worker builds (library defaults, a cache for explanations sized for the programme)."""
     return Matcher(explain_cache=EXPLAIN_CACHE)
+
+
+def matcher_factory(settings: Settings) -> MatcherFactory:
+    """A factory of matchers with the settings' score weights, field weights and home province."""
+    return partial(Matcher, explain_cache=EXPLAIN_CACHE, **settings.matching_options())
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ class Evidence(BaseModel):
 class SuggestionFields(BaseModel):
     """What every suggestion carries, whichever side asked."""
 
-    score: float = Field(description="weighted sum of the components, in [0, 1]")
+    score: float = Field(description="text relevance scaled by the soft factors (topic fit first), in [0, 1]")
     components: dict[str, float] = Field(description="text, industry, proximity, origin, capacity, rating")
     matched_terms: list[str] = Field(description="the query side's words that contributed most to text relevance")
     missing_keywords: list[str] = Field(description="the demand's keywords the specialist's profile does not cover")

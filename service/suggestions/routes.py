@@ -12,7 +12,7 @@ from service.common import IdPath
 from service.db import SessionDep
 from service.pagination import MAX_OFFSET, Page
 from service.suggestions import service
-from service.suggestions.live import LiveMatcher
+from service.suggestions.live import LiveMatcher, matcher_factory
 from service.suggestions.models import DemandSuggestion, ExpertSuggestion
 
 demand_router = APIRouter()  # mounted at /demands
@@ -31,8 +31,12 @@ def live_matcher(request: Request) -> LiveMatcher:
         with _attach:
             live = getattr(request.app.state, "matcher", None)
             if live is None:
-                size = request.app.state.settings.suggestion_cache
-                live = request.app.state.matcher = LiveMatcher(request.app.state.engine, cache_size=size)
+                settings = request.app.state.settings
+                live = request.app.state.matcher = LiveMatcher(
+                    request.app.state.engine,
+                    cache_size=settings.suggestion_cache,
+                    factory=matcher_factory(settings),
+                )
     return live
 
 

@@ -159,10 +159,61 @@ def test_regions_resolve_cities_counties_and_provinces() -> None:
 
 
 def test_score_weights_are_normalised_and_checked() -> None:
-    w = ScoreWeights(text=2, industry=0, proximity=0, origin=0, capacity=0, rating=2).normalised()
-    assert w.sum() == pytest.approx(1.0) and w[0] == pytest.approx(0.5)
+    w = ScoreWeights(text=3, industry=0, proximity=0, origin=0, capacity=0, rating=1).normalised()
+    assert w.sum() == pytest.approx(1.0) and w[0] == pytest.approx(0.75)
     with pytest.raises(ValueError):
         ScoreWeights(text=-1).normalised()
+    with pytest.raises(ValueError, match="more than half"):
+        ScoreWeights(text=2, industry=0, proximity=0, origin=0, capacity=0, rating=2).normalised()
+    with pytest.raises(ValueError):
+        ScoreWeights(text=float("nan")).normalised()
+
+
+_PLACES = st.sampled_from(["大连", "沈阳", "北京", "", "Munich"])
+_ORIGIN = st.sampled_from(["in_province", "out_of_province", "foreign"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    places=st.tuples(_PLACES, _PLACES),
+    origins=st.tuples(_ORIGIN, _ORIGIN),
+    loads=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+    ratings=st.tuples(st.one_of(st.none(), st.floats(1, 5)), st.one_of(st.none(), st.floats(1, 5))),
+    industry=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    t1=st.floats(0.001, 0.5),
+    ratio=st.floats(2, 50),
+    soft_weights=st.tuples(*[st.floats(0, 5)] * 5),
+    text_share=st.floats(0.501, 0.99),
+)
+def test_soft_factors_never_lift_a_pair_over_one_with_twice_its_text_relevance(
+    places: tuple[str, str],
+    origins: tuple[str, str],
+    loads: tuple[int, int],
+    ratings: tuple[float | None, float | None],
+    industry: tuple[float, float],
+    t1: float,
+    ratio: float,
+    soft_weights: tuple[float, ...],
+    text_share: float,
+) -> None:
+    """Topic fit first: whatever the places, origins, loads and ratings, text relevance twice as high wins."""
+    soft = sum(soft_weights)
+    text_w = text_share / (1 - text_share) * soft if soft > 0 else 1.0
+    w = ScoreWeights(text_w, *soft_weights).normalised()
+    regions = RegionCodes()
+    experts, demands = ExpertTable(), DemandTable()
+    for slot in (0, 1):
+        p = dataclasses.replace(
+            COAL, region=places[slot], origin=origins[slot], load=loads[slot], capacity=5, mean_rating=ratings[slot]
+        )
+        experts.set(slot, p, regions)
+    demands.set(0, DEMAND, regions, 3)
+    text = np.array([t1, min(t1 * ratio, 1.0)])
+    slots = np.array([0, 1])
+    pairs = score_pairs(demands, 0, experts, slots, text, np.array(industry), np.zeros(2, bool), w)
+    assert pairs.score[1] >= pairs.score[0]
+    if text[1] >= 2 * text[0] and pairs.score[0] >= 1e-3:
+        assert pairs.score[1] > pairs.score[0]
 
 
 @settings(max_examples=60, deadline=None)
@@ -174,7 +225,7 @@ def test_score_weights_are_normalised_and_checked() -> None:
     region=st.sampled_from(["大连", "沈阳", "北京", "", "Munich"]),
     text=st.floats(0, 1),
     industry=st.floats(0, 1),
-    weights=st.tuples(*[st.floats(0.01, 5)] * 6),
+    weights=st.tuples(st.floats(5.1, 10), *[st.floats(0.01, 1)] * 5),
 )
 def test_factors_and_score_stay_in_unit_interval(
     load: int,
