@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from service import audit, health, observability
 from service.assignments.routes import router as assignments_router
+from service.body import guard_json_body
 from service.demands.routes import router as demands_router
 from service.engagements.routes import demand_router as selections_router
 from service.engagements.routes import expert_router as expert_interests_router
@@ -22,7 +23,8 @@ from service.stats.routes import router as stats_router
 from service.suggestions.routes import demand_router as demand_suggestions_router
 from service.suggestions.routes import expert_router as expert_suggestions_router
 
-api_router = APIRouter(responses=problem_responses)
+# Every route's JSON body passes one guard (clean text, strict types): see service.body.
+api_router = APIRouter(responses=problem_responses, dependencies=[Depends(guard_json_body)])
 api_router.include_router(enterprises_router, prefix="/enterprises", tags=["enterprises"])
 api_router.include_router(demands_router, prefix="/demands", tags=["demands"])
 api_router.include_router(experts_router, prefix="/experts", tags=["experts"])

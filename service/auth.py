@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.body import raise_deferred_body_errors
 from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
 from service.keys import service as keys_service
@@ -39,7 +40,7 @@ class Principal:
         return self.role is Role.expert and expert_id is not None and self.expert_id == expert_id
 
 
-def current_principal(
+def authenticate(
     request: Request,
     db_session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -59,10 +60,20 @@ def current_principal(
     return Principal(role=Role(key.role), key_id=key.id, enterprise_id=key.enterprise_id, expert_id=key.expert_id)
 
 
-def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    """Let only administrators through."""
+authenticate.resolves_principal = True  # type: ignore[attr-defined]  # see service.body
+
+
+def current_principal(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """The authenticated caller; then the body's strict-type errors, if any (401 comes before 422)."""
+    raise_deferred_body_errors(request)
+    return principal
+
+
+def require_admin(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """Let only administrators through (403 before the body's strict-type errors)."""
     if not principal.is_admin:
         raise Forbidden("only administrators may do this")
+    raise_deferred_body_errors(request)
     return principal
 
 

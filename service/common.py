@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema
 from pydantic import Field as PydanticField
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, event, insert
 from sqlmodel import Field, Session, SQLModel
@@ -29,9 +30,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _no_nul(value: str) -> str:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text (a NUL character or a lone UTF-16 surrogate), or None when it can."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        return "must not contain NUL characters"
+    if _SURROGATE.search(value):
+        # A JSON escape such as "\ud800" without its pair decodes to a code point UTF-8 cannot encode.
+        return "must be valid Unicode (a lone UTF-16 surrogate such as \\ud800 is not)"
+    return None
+
+
+def _no_nul(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -69,6 +84,20 @@ ExternalId = _text(100, 1)
 RecordId = Annotated[int, PydanticField(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
 TermList = Annotated[list[Term], PydanticField(max_length=30)]
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: a field the schema does not name is refused (422 naming it), never ignored.
+
+    A plain pydantic model, not an SQLModel: SQLModel's own `__init__` re-validates leniently, which would undo the
+    strict JSON validation below.
+
+    Strict JSON types (no `true` for an integer, no `"5"` for a number, no number for a date) and clean text (no NUL,
+    no lone surrogate) are enforced for every JSON body by `service.body`, whatever its model; imports from
+    spreadsheets validate the same models leniently (a cell "5" is a number there).
+    """
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
 def dedupe(values: Iterable[Any]) -> list[Any]:
@@ -154,11 +183,14 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, p
 # Explicit character classes: Python's and Rust's `\s` differ, and clients validate against this pattern too.
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^$|^[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+$"),
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^$|^[^@ \t\r\n\x00]+@[^@ \t\r\n\x00]+\.[^@ \t\r\n\x00]+$"
+    ),
+    AfterValidator(_no_nul),
 ]
 
 
-class Contact(SQLModel):
+class Contact(RequestModel):
     """Personal contact details: shown only to administrators, the owner and engagement counterparts."""
 
     name: _text(100) | None = None  # type: ignore[valid-type]

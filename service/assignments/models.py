@@ -11,7 +11,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, DateTime, String
 from sqlmodel import Field, SQLModel
 
-from service.common import PublicRecord, RecordFields, RecordId, ShortText, UtcDateTime, dedupe
+from service.common import PublicRecord, RecordFields, RecordId, RequestModel, ShortText, UtcDateTime, dedupe
 
 MAX_DEMANDS = 20_000
 
@@ -33,7 +33,7 @@ class Assignment(RecordFields, table=True):
     offers: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-class AssignmentCreate(SQLModel):
+class AssignmentCreate(RequestModel):
     """Which open demands to assign: the named ones, or all open ones filtered by region and industry."""
 
     demand_ids: Annotated[

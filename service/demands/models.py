@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field as PydanticField
 from pydantic import field_validator
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from service.common import (
     ExternalId,
@@ -17,6 +17,7 @@ from service.common import (
     PublicRecord,
     RecordFields,
     RecordId,
+    RequestModel,
     RequiredLongText,
     ShortText,
     TermList,
@@ -61,7 +62,7 @@ Budget = Annotated[int, PydanticField(ge=0, le=10**12)]
 Origins = Annotated[list[Origin], PydanticField(max_length=3)]
 
 
-class DemandFields(SQLModel):
+class DemandFields(RequestModel):
     """Validation shared by create and update."""
 
     @field_validator("keywords", "accepted_origins", check_fields=False)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from service.common import PublicRecord, RecordFields, RecordId, UtcDateTime, _text, track_changes, utcnow
+from service.common import PublicRecord, RecordFields, RecordId, RequestModel, UtcDateTime, _text, track_changes, utcnow
 
 
 class EngagementMode(StrEnum):
@@ -167,37 +167,37 @@ Hours = Annotated[float, PydanticField(gt=0, le=24, allow_inf_nan=False)]
 Stars = Annotated[int, PydanticField(ge=1, le=5)]
 
 
-class SelectionCreate(SQLModel):
+class SelectionCreate(RequestModel):
     """Enterprise selection: the specialist to offer the demand to."""
 
     expert_id: RecordId
 
 
-class DemandInterestCreate(SQLModel):
+class DemandInterestCreate(RequestModel):
     """The demand's enterprise is interested in this specialist."""
 
     expert_id: RecordId
 
 
-class ExpertInterestCreate(SQLModel):
+class ExpertInterestCreate(RequestModel):
     """The specialist is interested in this open demand."""
 
     demand_id: RecordId
 
 
-class TransitionNote(SQLModel):
+class TransitionNote(RequestModel):
     """An optional reason kept in the audit trail."""
 
     reason: Note = ""  # type: ignore[valid-type]
 
 
-class ServiceLogCreate(SQLModel):
+class ServiceLogCreate(RequestModel):
     date: CalendarDate
     hours: Hours
     summary: Summary  # type: ignore[valid-type]
 
 
-class RatingCreate(SQLModel):
+class RatingCreate(RequestModel):
     rating: Stars
     comment: Note = ""  # type: ignore[valid-type]
 

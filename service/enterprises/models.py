@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlalchemy import JSON, Column, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from service.common import Contact, ExternalId, Name, PublicRecord, RecordFields, ShortText
+from service.common import Contact, ExternalId, Name, PublicRecord, RecordFields, RequestModel, ShortText
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -61,7 +61,7 @@ class EnterpriseSize(StrEnum):
     large = "large"
 
 
-class EnterpriseBase(SQLModel):
+class EnterpriseBase(RequestModel):
     """Fields an enterprise is created with."""
 
     name: Name
@@ -88,7 +88,7 @@ class EnterpriseCreate(EnterpriseBase):
     contact: Contact | None = None
 
 
-class EnterpriseUpdate(SQLModel):
+class EnterpriseUpdate(RequestModel):
     """Every field optional: PATCH changes only what it names."""
 
     name: Name = None

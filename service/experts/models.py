@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field as PydanticField
 from pydantic import field_validator
 from sqlalchemy import JSON, Boolean, Column, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from service.common import (
     Contact,
@@ -18,6 +18,7 @@ from service.common import (
     PublicRecord,
     RecordFields,
     RecordId,
+    RequestModel,
     ShortText,
     Term,
     TermList,
@@ -43,7 +44,7 @@ Languages = Annotated[list[Term], PydanticField(max_length=20)]
 ADMIN_ONLY_FIELDS = frozenset({"capacity", "active", "conflicts"})
 
 
-class ExpertFields(SQLModel):
+class ExpertFields(RequestModel):
     """Validation shared by create and update."""
 
     @field_validator("fields", "keywords", "languages", "conflicts", check_fields=False)

@@ -6,12 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic import Field as PydanticField
+from pydantic import TypeAdapter
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
-from service.common import RecordId, ShortText, UtcDateTime, utcnow
+from service.common import RecordId, RequestModel, ShortText, UtcDateTime, utcnow
 
 
 class Role(StrEnum):
@@ -40,9 +40,7 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
-class _KeyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _KeyRequest(RequestModel):
     label: ShortText | None = None  # type: ignore[valid-type]
 
 

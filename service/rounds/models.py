@@ -11,7 +11,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
-from service.common import Name, PublicRecord, RecordFields, RecordId, UtcDateTime, _as_utc, dedupe
+from service.common import Name, PublicRecord, RecordFields, RecordId, RequestModel, UtcDateTime, _as_utc, dedupe
 
 MAX_MEMBERS = 5000  # per side; a rank list is at most as long as the other side
 
@@ -85,7 +85,7 @@ MemberIds = Annotated[list[RecordId], PydanticField(min_length=1, max_length=MAX
 Ranking = Annotated[list[RecordId], PydanticField(max_length=MAX_MEMBERS)]
 
 
-class RoundCreate(SQLModel):
+class RoundCreate(RequestModel):
     """Open a round: its members on both sides, an optional deadline for rank lists, and who proposes."""
 
     name: Name  # type: ignore[valid-type]
