@@ -13,7 +13,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from service.common import PublicRecord, RecordFields, UtcDateTime, _text, utcnow
+from service.common import PublicRecord, RecordFields, RequestModel, UtcDateTime, _text, utcnow
 
 
 class IssueStatus(StrEnum):
@@ -82,7 +82,7 @@ Comment = _text(2000)
 Satisfaction = Annotated[int, PydanticField(ge=1, le=5)]
 
 
-class IssueCreate(SQLModel):
+class IssueCreate(RequestModel):
     """A problem the enterprise raises on one of its live engagements."""
 
     model_config = ConfigDict(
@@ -103,7 +103,7 @@ class IssueCreate(SQLModel):
     due_date: CalendarDate | None = None
 
 
-class IssueResponseCreate(SQLModel):
+class IssueResponseCreate(RequestModel):
     """The specialist's answer; `resolved: true` claims the problem solved (the enterprise then confirms or reopens)."""
 
     model_config = ConfigDict(
@@ -117,7 +117,7 @@ class IssueResponseCreate(SQLModel):
     resolved: bool
 
 
-class IssueConfirm(SQLModel):
+class IssueConfirm(RequestModel):
     """The enterprise confirms a resolved issue with its satisfaction (1–5)."""
 
     model_config = ConfigDict(
@@ -128,7 +128,7 @@ class IssueConfirm(SQLModel):
     comment: Comment = ""  # type: ignore[valid-type]
 
 
-class IssueReopen(SQLModel):
+class IssueReopen(RequestModel):
     """The enterprise reopens a resolved issue, saying why."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "误报再次出现"}]})
