@@ -22,6 +22,7 @@ from service.settings.routes import router as settings_router
 from service.stats.routes import router as stats_router
 from service.suggestions.routes import demand_router as demand_suggestions_router
 from service.suggestions.routes import expert_router as expert_suggestions_router
+from service.vouchers.routes import router as vouchers_router
 
 # Every route's JSON body passes one guard (clean text, strict types): see service.body.
 api_router = APIRouter(responses=problem_responses, dependencies=[Depends(guard_json_body)])
@@ -36,6 +37,7 @@ api_router.include_router(demand_suggestions_router, prefix="/demands", tags=["s
 api_router.include_router(expert_suggestions_router, prefix="/experts", tags=["suggestions"])
 api_router.include_router(engagement_issues_router, prefix="/engagements", tags=["issues"])
 api_router.include_router(issues_router, prefix="/issues", tags=["issues"])
+api_router.include_router(vouchers_router, prefix="/vouchers", tags=["vouchers"])
 api_router.include_router(rounds_router, prefix="/rounds", tags=["rounds"])
 api_router.include_router(assignments_router, prefix="/assignments", tags=["assignments"])
 api_router.include_router(stats_router, prefix="/stats", tags=["stats"])

@@ -274,6 +274,13 @@ def _export_command(kind: Kind) -> None:
 def _run_export(kind: Kind, fmt: Format | None, output: Path | None, headers: str) -> None:
     from service.transfer.exporter import export
 
+    _export_with(
+        str(kind), fmt, output, headers, lambda engine, f, handle: export(engine, kind, f, handle, headers=headers)
+    )
+
+
+def _export_with(label: str, fmt: Format | None, output: Path | None, headers: str, write: Callable[..., int]) -> None:
+    """Check the options, then run `write(engine, fmt, handle)` to stdout or atomically to `output`."""
     if headers not in {"en", "zh"}:
         console.print("--headers must be en or zh", style="red")
         raise typer.Exit(2)
@@ -288,26 +295,56 @@ def _run_export(kind: Kind, fmt: Format | None, output: Path | None, headers: st
             if fmt is Format.xlsx and sys.stdout.isatty():
                 console.print("XLSX is binary: write it to a file with --output", style="red")
                 raise typer.Exit(2)
-            count = export(engine, kind, fmt, sys.stdout.buffer, headers=headers)
+            count = write(engine, fmt, sys.stdout.buffer)
             sys.stdout.flush()
         else:
             # Write beside the target and rename, so a crash never leaves a half-written export under its name.
             partial = output.with_name(output.name + ".part")
             with partial.open("wb") as handle:
-                count = export(engine, kind, fmt, handle, headers=headers)
+                count = write(engine, fmt, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             partial.replace(output)
     finally:
         engine.dispose()
     where = f" to {output}" if output else ""
-    console.print(f"exported {count} {kind} as {fmt}{where}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"exported {count} {label} as {fmt}{where}", markup=False, highlight=False, soft_wrap=True)
 
 
 for _kind in (Kind.experts, Kind.enterprises, Kind.demands):
     _import_command(_kind)
 for _kind in (Kind.experts, Kind.enterprises, Kind.demands, Kind.engagements):
     _export_command(_kind)
+
+
+# --- the finance office's and the assessment's exports (SPEC §8) ---------------------------------------------------
+
+FormatOption = Annotated[
+    Format | None, typer.Option("--format", help="csv | xlsx | jsonl (default: by --output's extension, else csv)")
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")]
+HeadersOption = Annotated[str, typer.Option(help="en (field names) | zh (Chinese headers and values)")]
+
+
+def _finance_command(what: str, doc: str) -> None:
+    def command(fmt: FormatOption = None, output: OutputOption = None, headers: HeadersOption = "en") -> None:
+        from service.vouchers.exports import export
+
+        _export_with(
+            what, fmt, output, headers, lambda engine, f, handle: export(engine, what, f, handle, headers=headers)
+        )
+
+    command.__doc__ = doc
+    export_app.command(what)(command)
+
+
+_finance_command(
+    "vouchers", "Export every innovation voucher (amount, redeemed, balance, expiry, status) for the finance office."
+)
+_finance_command(
+    "redemptions",
+    "Export every voucher redemption (engagement, parties, amount, balance after) for the finance office.",
+)
 
 
 @app.command(

@@ -12,6 +12,7 @@ from service.experts.models import Expert
 from service.issues.models import Issue, IssueResponse
 from service.keys.models import ApiKey
 from service.rounds.models import Round, RoundMember
+from service.vouchers.models import Redemption, Voucher
 
 metadata = SQLModel.metadata
 
@@ -28,7 +29,9 @@ __all__ = [
     "Issue",
     "IssueResponse",
     "RecordChange",
+    "Redemption",
     "Round",
     "RoundMember",
+    "Voucher",
     "metadata",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from service.issues.models import IssueStats
+from service.vouchers.models import VoucherStats
 
 
 class DemandStats(BaseModel):
@@ -48,3 +49,4 @@ class ProgrammeStats(BaseModel):
     open_demands_matched: MatchedShare
     time_to_first_engagement: TimeToFirstEngagement
     issues: IssueStats
+    vouchers: VoucherStats

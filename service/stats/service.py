@@ -27,6 +27,7 @@ from service.stats.models import (
     ProgrammeStats,
     TimeToFirstEngagement,
 )
+from service.vouchers import service as vouchers_service
 
 
 def _grouped(db_session: Session, column: Any, *where: Any) -> dict[str, int]:
@@ -113,4 +114,5 @@ def programme_stats(*, db_session: Session) -> ProgrammeStats:
         ),
         time_to_first_engagement=_time_to_first(db_session),
         issues=issues_service.stats(db_session=db_session),
+        vouchers=vouchers_service.stats(db_session=db_session),
     )
