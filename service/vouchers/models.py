@@ -14,7 +14,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import BigInteger, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from service.common import PublicRecord, RecordFields, RecordId, UtcDateTime, _text, utcnow
+from service.common import PublicRecord, RecordFields, RecordId, RequestModel, UtcDateTime, _text, utcnow
 
 MAX_AMOUNT_CNY = Decimal("100000000")  # 1亿元: far above any single voucher a programme grants
 
@@ -91,7 +91,7 @@ def to_cny(fen: int) -> float:
     return round(fen / 100, 2)
 
 
-class VoucherCreate(SQLModel):
+class VoucherCreate(RequestModel):
     """An administrator grants a voucher to an enterprise or a specialist."""
 
     model_config = ConfigDict(
@@ -116,7 +116,7 @@ class VoucherCreate(SQLModel):
     purpose: Purpose = ""  # type: ignore[valid-type]
 
 
-class RedemptionCreate(SQLModel):
+class RedemptionCreate(RequestModel):
     """Redeem part (or all) of a voucher against a completed engagement of its holder."""
 
     model_config = ConfigDict(
