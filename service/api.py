@@ -22,6 +22,7 @@ from service.settings.routes import router as settings_router
 from service.stats.routes import router as stats_router
 from service.suggestions.routes import demand_router as demand_suggestions_router
 from service.suggestions.routes import expert_router as expert_suggestions_router
+from service.units.routes import router as units_router
 from service.vouchers.routes import router as vouchers_router
 
 # Every route's JSON body passes one guard (clean text, strict types): see service.body.
@@ -30,6 +31,7 @@ api_router.include_router(enterprises_router, prefix="/enterprises", tags=["ente
 api_router.include_router(demands_router, prefix="/demands", tags=["demands"])
 api_router.include_router(experts_router, prefix="/experts", tags=["experts"])
 api_router.include_router(keys_router, prefix="/keys", tags=["keys"])
+api_router.include_router(units_router, prefix="/units", tags=["units"])
 api_router.include_router(engagements_router, prefix="/engagements", tags=["engagements"])
 api_router.include_router(selections_router, prefix="/demands", tags=["engagements"])
 api_router.include_router(expert_interests_router, prefix="/experts", tags=["engagements"])

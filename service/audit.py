@@ -76,7 +76,7 @@ def record(
         to_status=to_status,
         actor_role=str(actor.role),
         actor_key_id=actor.key_id,
-        actor_party_id=actor.enterprise_id if actor.enterprise_id is not None else actor.expert_id,
+        actor_party_id=next((i for i in (actor.enterprise_id, actor.expert_id, actor.unit_id) if i is not None), None),
         detail=detail or {},
     )
     db_session.add(event)

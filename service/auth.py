@@ -20,12 +20,13 @@ _bearer = HTTPBearer(auto_error=False, description="API key minted by POST /keys
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller: an administrator, one enterprise or one specialist."""
+    """The caller: an administrator, one enterprise, one specialist or one dispatching unit."""
 
     role: Role
     key_id: int | None
     enterprise_id: int | None = None
     expert_id: int | None = None
+    unit_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -38,6 +39,10 @@ class Principal:
     def is_expert(self, expert_id: int | None) -> bool:
         """True when the caller is that specialist."""
         return self.role is Role.expert and expert_id is not None and self.expert_id == expert_id
+
+    def is_unit(self, unit_id: int | None) -> bool:
+        """True when the caller is that dispatching unit."""
+        return self.role is Role.unit and unit_id is not None and self.unit_id == unit_id
 
 
 def authenticate(
@@ -57,7 +62,13 @@ def authenticate(
     key = keys_service.find_live(db_session=db_session, secret=secret)
     if key is None:
         raise Unauthorized("the API key is unknown or revoked")
-    return Principal(role=Role(key.role), key_id=key.id, enterprise_id=key.enterprise_id, expert_id=key.expert_id)
+    return Principal(
+        role=Role(key.role),
+        key_id=key.id,
+        enterprise_id=key.enterprise_id,
+        expert_id=key.expert_id,
+        unit_id=key.unit_id,
+    )
 
 
 authenticate.resolves_principal = True  # type: ignore[attr-defined]  # see service.body

@@ -63,9 +63,10 @@ def demo_load() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="admin | enterprise | expert")] = "admin",
+    role: Annotated[str, typer.Option(help="admin | enterprise | expert | unit")] = "admin",
     enterprise_id: Annotated[int | None, typer.Option(help="for an enterprise key")] = None,
     expert_id: Annotated[int | None, typer.Option(help="for an expert key")] = None,
+    unit_id: Annotated[int | None, typer.Option(help="for a unit key")] = None,
     label: Annotated[str | None, typer.Option(help="a note to recognise the key by")] = None,
 ) -> None:
     """Mint an API key and print it (it is shown only this once)."""
@@ -73,7 +74,7 @@ def keys_create(
     from service.keys import service as keys_service
     from service.keys.models import ApiKeyCreateAdapter
 
-    ids = {"enterprise_id": enterprise_id, "expert_id": expert_id}
+    ids = {"enterprise_id": enterprise_id, "expert_id": expert_id, "unit_id": unit_id}
     try:
         key_in = ApiKeyCreateAdapter.validate_python(
             {"role": role, "label": label, **{k: v for k, v in ids.items() if v is not None}}

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     expert_field_weights: dict[str, float] = Field(default_factory=lambda: dict(EXPERT_FIELD_WEIGHTS))
     demand_field_weights: dict[str, float] = Field(default_factory=lambda: dict(DEMAND_FIELD_WEIGHTS))
     home_province: str = "辽宁"
+    # --- programme lifecycle (SPEC §7) ---
+    # Enterprises' new demands start as drafts and need an administrator's review before they are published.
+    demand_review: bool = False
 
     @field_validator("database_url")
     @classmethod

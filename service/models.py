@@ -5,13 +5,15 @@ from sqlmodel import SQLModel
 from service.assignments.models import Assignment
 from service.audit import AuditEvent
 from service.common import RecordChange
-from service.demands.models import Demand
+from service.demands.models import Demand, DemandReview
 from service.engagements.models import Engagement, EngagementLog, Interest
 from service.enterprises.models import Enterprise
+from service.events.models import Event
 from service.experts.models import Expert
 from service.issues.models import Issue, IssueResponse
 from service.keys.models import ApiKey
 from service.rounds.models import Round, RoundMember
+from service.units.models import Unit
 from service.vouchers.models import Redemption, Voucher
 
 metadata = SQLModel.metadata
@@ -21,9 +23,11 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "Demand",
+    "DemandReview",
     "Engagement",
     "EngagementLog",
     "Enterprise",
+    "Event",
     "Expert",
     "Interest",
     "Issue",
@@ -33,5 +37,6 @@ __all__ = [
     "Round",
     "RoundMember",
     "Voucher",
+    "Unit",
     "metadata",
 ]

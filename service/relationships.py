@@ -43,9 +43,13 @@ def can_see_enterprise_contact(*, db_session: Session, principal: Principal, ent
 
 
 def can_see_expert_contact(*, db_session: Session, principal: Principal, expert_id: int | None) -> bool:
-    """Administrators, the specialist themself, and enterprises they have (or had) an engagement with."""
+    """Administrators, the specialist themself, their dispatching unit, and enterprises they have (or had) an
+    engagement with."""
     if principal.is_admin or principal.is_expert(expert_id):
         return True
+    if principal.unit_id is not None and expert_id is not None:
+        expert = db_session.get(Expert, expert_id)
+        return expert is not None and principal.is_unit(expert.unit_id)
     return principal.enterprise_id is not None and _have_engaged(
         db_session, expert_id=expert_id, enterprise_id=principal.enterprise_id
     )
@@ -122,17 +126,19 @@ def ensure_headcount_fits(*, db_session: Session, demand_id: int | None, headcou
 
 
 def can_see_demand(*, db_session: Session, principal: Principal, demand: object) -> bool:
-    """Everyone sees open demands; administrators and the owning enterprise all of theirs; a specialist the ones
-    they have (or had) an engagement on, whatever their status."""
+    """Everyone sees open demands; administrators and the owning enterprise all of theirs; a specialist (or their
+    dispatching unit) the ones they have (or had) an engagement on, whatever their status."""
     status = getattr(demand, "status", None)
     if principal.is_admin or status == "open" or principal.is_enterprise(getattr(demand, "enterprise_id", None)):
         return True
     demand_id = getattr(demand, "id", None)
-    if principal.expert_id is None or demand_id is None:
+    if demand_id is None:
         return False
-    found = db_session.exec(
-        select(Engagement.id)
-        .where(Engagement.demand_id == demand_id, Engagement.expert_id == principal.expert_id)
-        .limit(1)
-    ).first()
+    if principal.expert_id is not None:
+        party = Engagement.expert_id == principal.expert_id
+    elif principal.unit_id is not None:
+        party = Engagement.unit_id == principal.unit_id
+    else:
+        return False
+    found = db_session.exec(select(Engagement.id).where(Engagement.demand_id == demand_id, party).limit(1)).first()
     return found is not None

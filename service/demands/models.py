@@ -6,10 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
+from pydantic import ConfigDict, field_validator
 from pydantic import Field as PydanticField
-from pydantic import field_validator
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from service.common import (
     ExternalId,
@@ -22,9 +22,13 @@ from service.common import (
     ShortText,
     TermList,
     UtcDateTime,
+    _text,
     dedupe,
     track_changes,
+    utcnow,
 )
+
+ReviewComment = _text(2000)
 
 
 class DemandCategory(StrEnum):
@@ -35,6 +39,7 @@ class DemandCategory(StrEnum):
 
 class DemandStatus(StrEnum):
     draft = "draft"
+    in_review = "in_review"
     open = "open"
     matched = "matched"
     closed = "closed"
@@ -50,6 +55,8 @@ class Origin(StrEnum):
 # Moves a client may ask for by PATCHing `status`; open <-> matched follows engagements instead.
 CLIENT_TRANSITIONS: dict[DemandStatus, frozenset[DemandStatus]] = {
     DemandStatus.draft: frozenset({DemandStatus.open, DemandStatus.cancelled}),
+    # Leaving review is POST /demands/{id}/review (SPEC §7.1); the enterprise may still withdraw by cancelling.
+    DemandStatus.in_review: frozenset({DemandStatus.cancelled}),
     DemandStatus.open: frozenset({DemandStatus.cancelled}),
     DemandStatus.matched: frozenset({DemandStatus.closed}),
     DemandStatus.closed: frozenset(),
@@ -152,6 +159,56 @@ class DemandPublic(PublicRecord):
     deadline: date | None
     status: DemandStatus
     published_at: UtcDateTime | None = None
+
+
+class ReviewDecision(StrEnum):
+    approve = "approve"
+    return_ = "return"
+
+
+class DemandReview(SQLModel, table=True):
+    """One step of a demand's review history: submitted, approved or returned, by whom, when, with what comment."""
+
+    __tablename__ = "demand_review"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    demand_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("demand.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    action: str = Field(sa_column=Column(String(20), nullable=False))
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    actor_role: str = Field(sa_column=Column(String(20), nullable=False))
+    actor_key_id: int | None = Field(default=None)
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+
+
+class ReviewCreate(RequestModel):
+    """An administrator's decision on a demand in review; a returned demand goes back to draft with the comment."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"decision": "approve", "comment": "需求清晰，同意发布"},
+                {"decision": "return", "comment": "请补充技术指标和预算"},
+            ]
+        },
+    )
+
+    decision: ReviewDecision
+    comment: ReviewComment = ""  # type: ignore[valid-type]
+
+
+class DemandReviewPublic(SQLModel):
+    id: int
+    demand_id: int
+    action: str  # submitted | approved | returned
+    decision: ReviewDecision | None  # for approved / returned
+    comment: str
+    actor_role: str
+    actor_key_id: int | None
+    at: UtcDateTime
 
 
 track_changes(Demand, lambda demand: [("demand", demand.id)])

@@ -7,10 +7,22 @@ from sqlmodel import Session, col, select
 
 from service.auth import Principal
 from service.common import apply_patch, like_pattern, utcnow
-from service.demands.models import CLIENT_TRANSITIONS, Demand, DemandCreate, DemandStatus, DemandUpdate
+from service.demands.models import (
+    CLIENT_TRANSITIONS,
+    Demand,
+    DemandCreate,
+    DemandPublic,
+    DemandReview,
+    DemandStatus,
+    DemandUpdate,
+    ReviewCreate,
+    ReviewDecision,
+)
 from service.engagements.service import close_offers_of_cancelled, follow_engagements
 from service.enterprises.models import Enterprise
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.events import service as events
+from service.events.models import EventType
 from service.pagination import fetch_page
 from service.relationships import can_see_demand, ensure_demand_deletable, ensure_headcount_fits
 
@@ -81,8 +93,24 @@ def list_demands(
     return fetch_page(db_session, query, order_by=Demand.id, limit=limit, offset=offset)
 
 
-def build(*, db_session: Session, demand_in: DemandCreate, principal: Principal) -> Demand:
-    """A new demand from a validated body, not yet committed: the shared path of the API and imports."""
+def _announce(db_session: Session, demand: Demand, event: EventType, **data: object) -> None:
+    """Record demand.published / demand.returned for the enterprise (and administrators') subscribers."""
+    db_session.flush()
+    events.record(
+        db_session=db_session,
+        type=event,
+        data={"demand": DemandPublic.model_validate(demand).model_dump(mode="json"), **data},
+        enterprises=[demand.enterprise_id],
+    )
+
+
+def build(
+    *, db_session: Session, demand_in: DemandCreate, principal: Principal, review_required: bool = False
+) -> Demand:
+    """A new demand from a validated body, not yet committed: the shared path of the API and imports.
+
+    With `review_required` (EXPERTMATCH_DEMAND_REVIEW) an enterprise's demand starts `draft` whatever its body says.
+    """
     if not (principal.is_admin or principal.is_enterprise(demand_in.enterprise_id)):
         raise Forbidden("an enterprise may create demands only for itself")
     enterprise = db_session.get(Enterprise, demand_in.enterprise_id)
@@ -93,15 +121,21 @@ def build(*, db_session: Session, demand_in: DemandCreate, principal: Principal)
         data["region"] = enterprise.region
     demand = Demand.model_validate(data)
     demand.deadline = demand_in.deadline
+    if review_required and not principal.is_admin:
+        demand.status = DemandStatus.draft.value
     if demand.status == DemandStatus.open:
         demand.published_at = utcnow()
     return demand
 
 
-def create(*, db_session: Session, demand_in: DemandCreate, principal: Principal) -> Demand:
+def create(
+    *, db_session: Session, demand_in: DemandCreate, principal: Principal, review_required: bool = False
+) -> Demand:
     """Post a demand; an enterprise may post only its own."""
-    demand = build(db_session=db_session, demand_in=demand_in, principal=principal)
+    demand = build(db_session=db_session, demand_in=demand_in, principal=principal, review_required=review_required)
     db_session.add(demand)
+    if demand.status == DemandStatus.open:
+        _announce(db_session, demand, EventType.demand_published)
     db_session.commit()
     db_session.refresh(demand)
     return demand
@@ -120,12 +154,38 @@ def check_transition(current: str, target: str) -> None:
         )
 
 
-def update(*, db_session: Session, demand: Demand, demand_in: DemandUpdate, principal: Principal) -> Demand:
+def update(
+    *,
+    db_session: Session,
+    demand: Demand,
+    demand_in: DemandUpdate,
+    principal: Principal,
+    review_required: bool = False,
+) -> Demand:
     """Change a demand's fields and, through `status`, its lifecycle."""
     ensure_can_change(principal=principal, demand=demand)
     changes = demand_in.model_dump(mode="json", exclude_unset=True)
+    publishing = False
+    if not principal.is_admin and demand.status == DemandStatus.in_review and changes.get("status") != "cancelled":
+        raise Conflict(
+            f"demand {demand.id} is in review; wait for the decision (or cancel it) before changing it",
+            code="demand-in-review",
+            demand_id=demand.id,
+        )
     if "status" in changes and changes["status"] is not None:
         check_transition(demand.status, changes["status"])
+        if (
+            review_required
+            and not principal.is_admin
+            and changes["status"] == DemandStatus.open
+            and demand.status != DemandStatus.open
+        ):
+            raise Conflict(
+                "demands are reviewed before publication: POST /demands/{id}/submit, an administrator approves",
+                code="review-required",
+                demand_id=demand.id,
+            )
+        publishing = changes["status"] == DemandStatus.open and demand.status != DemandStatus.open
         if changes["status"] == DemandStatus.open and demand.published_at is None:
             demand.published_at = utcnow()
         if changes["status"] == DemandStatus.cancelled and demand.status != DemandStatus.cancelled:
@@ -139,6 +199,8 @@ def update(*, db_session: Session, demand: Demand, demand_in: DemandUpdate, prin
     if "headcount" in changes:
         # A larger headcount reopens a matched demand; a smaller one may fill an open one.
         follow_engagements(db_session, demand=demand, actor=principal, may_reopen=True)
+    if publishing:
+        _announce(db_session, demand, EventType.demand_published)
     db_session.commit()
     db_session.refresh(demand)
     return demand
@@ -150,3 +212,91 @@ def delete(*, db_session: Session, demand: Demand, principal: Principal) -> None
     ensure_demand_deletable(db_session=db_session, demand_id=demand.id)
     db_session.delete(demand)
     db_session.commit()
+
+
+# --- review (SPEC §7.1) ----------------------------------------------------------------------------------------
+
+
+def _lock(db_session: Session, demand_id: int) -> Demand:
+    demand = db_session.exec(
+        select(Demand).where(Demand.id == demand_id).with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if demand is None:
+        raise NotFound(f"demand {demand_id} does not exist")
+    return demand
+
+
+def _history(db_session: Session, *, demand: Demand, action: str, comment: str, principal: Principal) -> None:
+    db_session.add(
+        DemandReview(
+            demand_id=demand.id,  # type: ignore[arg-type]
+            action=action,
+            comment=comment,
+            actor_role=str(principal.role),
+            actor_key_id=principal.key_id,
+        )
+    )
+
+
+def submit(*, db_session: Session, demand: Demand, principal: Principal) -> Demand:
+    """The enterprise (or an administrator) submits a draft for review: draft → in_review."""
+    ensure_can_change(principal=principal, demand=demand)
+    demand = _lock(db_session, demand.id)  # type: ignore[arg-type]
+    if demand.status != DemandStatus.draft:
+        raise Conflict(
+            f"only a draft can be submitted for review; demand {demand.id} is '{demand.status}'",
+            code="illegal-demand-transition",
+            from_status=demand.status,
+            to_status=DemandStatus.in_review.value,
+        )
+    demand.status = DemandStatus.in_review.value
+    db_session.add(demand)
+    _history(db_session, demand=demand, action="submitted", comment="", principal=principal)
+    db_session.commit()
+    db_session.refresh(demand)
+    return demand
+
+
+def review(*, db_session: Session, demand: Demand, review_in: ReviewCreate, principal: Principal) -> Demand:
+    """An administrator's decision: approve (in_review → open, published) or return (→ draft, with the comment)."""
+    if not principal.is_admin:
+        raise Forbidden("only administrators review demands")
+    demand = _lock(db_session, demand.id)  # type: ignore[arg-type]
+    approve = review_in.decision is ReviewDecision.approve
+    target = DemandStatus.open if approve else DemandStatus.draft
+    if demand.status != DemandStatus.in_review:
+        raise Conflict(
+            f"only a demand in review can be reviewed; demand {demand.id} is '{demand.status}'",
+            code="demand-not-in-review",
+            from_status=demand.status,
+            to_status=target.value,
+        )
+    if not approve and not review_in.comment:
+        raise InvalidInput.field("body.comment", "say what to change when returning a demand")
+    demand.status = target.value
+    if approve and demand.published_at is None:
+        demand.published_at = utcnow()
+    db_session.add(demand)
+    _history(
+        db_session,
+        demand=demand,
+        action="approved" if approve else "returned",
+        comment=review_in.comment,
+        principal=principal,
+    )
+    if approve:
+        _announce(db_session, demand, EventType.demand_published, comment=review_in.comment)
+    else:
+        _announce(db_session, demand, EventType.demand_returned, comment=review_in.comment)
+    db_session.commit()
+    db_session.refresh(demand)
+    return demand
+
+
+def list_reviews(
+    *, db_session: Session, demand: Demand, principal: Principal, limit: int, offset: int
+) -> tuple[list[DemandReview], int]:
+    """The demand's review history, oldest first (administrators and the owning enterprise)."""
+    ensure_can_change(principal=principal, demand=demand)
+    query = select(DemandReview).where(DemandReview.demand_id == demand.id)
+    return fetch_page(db_session, query, order_by=col(DemandReview.id), limit=limit, offset=offset)

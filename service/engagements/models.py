@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
+from pydantic import ConfigDict
 from pydantic import Field as PydanticField
 from sqlalchemy import (
     CheckConstraint,
@@ -30,10 +31,12 @@ class EngagementMode(StrEnum):
     enterprise_selection = "enterprise_selection"
     mutual_selection = "mutual_selection"
     round = "round"
+    open_call = "open_call"
 
 
 class EngagementStatus(StrEnum):
     offered = "offered"
+    approving = "approving"
     active = "active"
     completed = "completed"
     declined = "declined"
@@ -42,16 +45,26 @@ class EngagementStatus(StrEnum):
 
 # The lifecycle of SPEC §2; anything else answers 409 naming both states.
 TRANSITIONS: dict[EngagementStatus, frozenset[EngagementStatus]] = {
-    EngagementStatus.offered: frozenset({EngagementStatus.active, EngagementStatus.declined}),
+    EngagementStatus.offered: frozenset(
+        {EngagementStatus.active, EngagementStatus.approving, EngagementStatus.declined}
+    ),
+    # Waiting for the specialist's dispatching unit (SPEC §7.2): approve → active, reject → declined.
+    EngagementStatus.approving: frozenset({EngagementStatus.active, EngagementStatus.declined}),
     EngagementStatus.active: frozenset({EngagementStatus.completed, EngagementStatus.terminated}),
     EngagementStatus.completed: frozenset(),
     EngagementStatus.declined: frozenset(),
     EngagementStatus.terminated: frozenset(),
 }
 
-# Live engagements count against a specialist's capacity and a demand's headcount.
-LIVE_STATUSES: tuple[str, ...] = (EngagementStatus.offered.value, EngagementStatus.active.value)
-_LIVE_SQL = text("status IN ('offered', 'active')")
+# Live engagements count against a specialist's capacity and a demand's headcount (and one per pair, and the
+# deletion guards); `approving` is live (SPEC §7): the unit's approval only turns an agreed dispatch active.
+LIVE_STATUSES: tuple[str, ...] = (
+    EngagementStatus.offered.value,
+    EngagementStatus.approving.value,
+    EngagementStatus.active.value,
+)
+LIVE_SQL = "status IN ('offered', 'approving', 'active')"
+_LIVE_SQL = text(LIVE_SQL)
 
 
 class InterestSide(StrEnum):
@@ -105,6 +118,13 @@ class Engagement(RecordFields, table=True):
     rating_comment: str | None = Field(default=None, sa_column=Column(Text))
     rated_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     external_id: str | None = Field(default=None, sa_column=Column(String(100), unique=True))
+    # SPEC §7.2: the specialist's unit when the engagement was made (it approves), and each party's agreement.
+    unit_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    expert_approved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    enterprise_approved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    unit_approved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # SPEC §7.3: the bid an open-call award turned into this engagement.
+    bid_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
 
 
 class EngagementLog(SQLModel, table=True):
@@ -191,6 +211,22 @@ class TransitionNote(RequestModel):
     reason: Note = ""  # type: ignore[valid-type]
 
 
+class RejectionNote(RequestModel):
+    """Why the dispatching unit refuses the dispatch (kept in the audit trail and sent to subscribers)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "该教师本学期教学任务已满"}]})
+
+    reason: Summary  # type: ignore[valid-type]
+
+
+class Approvals(SQLModel):
+    """When each party of the three-party agreement agreed (null: not yet, or not required for the unit)."""
+
+    specialist: UtcDateTime | None
+    enterprise: UtcDateTime | None
+    unit: UtcDateTime | None
+
+
 class ServiceLogCreate(RequestModel):
     date: CalendarDate
     hours: Hours
@@ -216,6 +252,9 @@ class EngagementPublic(PublicRecord):
     rating: int | None
     rating_comment: str | None
     rated_at: UtcDateTime | None
+    unit_id: int | None = None
+    bid_id: int | None = None
+    approvals: Approvals | None = None
 
 
 class ServiceLogPublic(SQLModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from service.auth import CurrentPrincipal
-from service.common import MAX_ID, IdPath
+from service.common import MAX_ID, IdPath, utcnow
 from service.db import SessionDep
 from service.demands import service as demands_service
-from service.engagements import service
+from service.engagements import agreement, service
 from service.engagements.models import (
     DemandInterestCreate,
     Engagement,
@@ -23,6 +24,7 @@ from service.engagements.models import (
     InterestResult,
     InterestSide,
     RatingCreate,
+    RejectionNote,
     SelectionCreate,
     ServiceLogCreate,
     ServiceLogPublic,
@@ -54,6 +56,7 @@ def list_engagements(
     mode: Annotated[EngagementMode | None, Query()] = None,
     round_id: OptionalId = None,
     assignment_id: OptionalId = None,
+    unit_id: OptionalId = None,
 ) -> Page[EngagementPublic]:
     rows, total = service.list_engagements(
         db_session=db_session,
@@ -67,6 +70,7 @@ def list_engagements(
         mode=mode.value if mode else None,
         round_id=round_id,
         assignment_id=assignment_id,
+        unit_id=unit_id,
     )
     return Page(items=[service.to_public(e) for e in rows], total=total, limit=page.limit, offset=page.offset)
 
@@ -120,6 +124,42 @@ def terminate_engagement(
 ) -> EngagementPublic:
     """Either party (or an administrator) ends an active engagement early: active → terminated."""
     return _move(db_session, principal, engagement_id, "terminate", body)
+
+
+@router.post("/{engagement_id}/approve", response_model=EngagementPublic)
+def approve_engagement(
+    db_session: SessionDep, principal: CurrentPrincipal, engagement_id: IdPath, body: TransitionNote | None = None
+) -> EngagementPublic:
+    """The specialist's dispatching unit (or an administrator) approves the dispatch: approving → active."""
+    return _move(db_session, principal, engagement_id, "approve", body)
+
+
+@router.post("/{engagement_id}/reject", response_model=EngagementPublic)
+def reject_engagement(
+    db_session: SessionDep, principal: CurrentPrincipal, engagement_id: IdPath, body: RejectionNote
+) -> EngagementPublic:
+    """The specialist's dispatching unit (or an administrator) refuses the dispatch: approving → declined."""
+    engagement = service.move(
+        db_session=db_session, engagement_id=engagement_id, action="reject", principal=principal, reason=body.reason
+    )
+    return service.to_public(engagement)
+
+
+@router.get(
+    "/{engagement_id}/agreement",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"example": '<!DOCTYPE html><html lang="zh-CN">…</html>'}}}},
+)
+def read_agreement(
+    db_session: SessionDep,
+    principal: CurrentPrincipal,
+    engagement_id: IdPath,
+    lang: Annotated[str, Query(pattern="^(zh|en)$", description="zh (default) or en")] = "zh",
+) -> HTMLResponse:
+    """The three-party agreement (enterprise, specialist, dispatching unit) as a printable HTML page."""
+    engagement = service.get_visible(db_session=db_session, engagement_id=engagement_id, principal=principal)
+    page = agreement.render(db_session=db_session, engagement=engagement, lang=lang, now=utcnow())
+    return HTMLResponse(page)
 
 
 @router.post("/{engagement_id}/logs", status_code=201, response_model=ServiceLogPublic)

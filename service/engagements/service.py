@@ -31,6 +31,7 @@ from service.demands.models import Demand, DemandStatus
 from service.engagements.models import (
     LIVE_STATUSES,
     TRANSITIONS,
+    Approvals,
     Engagement,
     EngagementLog,
     EngagementMode,
@@ -43,8 +44,11 @@ from service.engagements.models import (
     ServiceLogCreate,
 )
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.events import service as events
+from service.events.models import EventType
 from service.experts.models import Expert
 from service.pagination import fetch_page
+from service.units.service import requires_approval
 
 if TYPE_CHECKING:
     from service.suggestions.live import PairScorer
@@ -201,6 +205,26 @@ def follow_engagements(db_session: Session, *, demand: Demand, actor: Principal,
     )
 
 
+def announce(db_session: Session, engagement: Engagement, **data: Any) -> None:
+    """Record `engagement.<status>` in the outbox for its three parties (one call per status change)."""
+    db_session.flush()
+    events.record(
+        db_session=db_session,
+        type=EventType(f"engagement.{engagement.status}"),
+        data={"engagement": to_public(engagement).model_dump(mode="json"), **data},
+        enterprises=[engagement.enterprise_id],
+        experts=[engagement.expert_id],
+        units=[engagement.unit_id],
+    )
+
+
+def activation_status(db_session: Session, *, expert: Expert) -> EngagementStatus:
+    """`approving` when the specialist's unit must approve a dispatch (SPEC §7.2), else `active`."""
+    if requires_approval(db_session=db_session, unit_id=expert.unit_id):
+        return EngagementStatus.approving
+    return EngagementStatus.active
+
+
 def close_offers_of_cancelled(db_session: Session, *, demand: Demand, actor: Principal) -> int:
     """Cancelling a demand: refused while specialists are active on it; its pending offers are declined with it."""
     _locked(db_session, Demand, [demand.id])  # type: ignore[list-item]
@@ -212,13 +236,15 @@ def close_offers_of_cancelled(db_session: Session, *, demand: Demand, actor: Pri
             demand_id=demand.id,
             active_engagements=active,
         )
+    pending = (EngagementStatus.offered.value, EngagementStatus.approving.value)
     offers = db_session.exec(
         select(Engagement)
-        .where(Engagement.demand_id == demand.id, Engagement.status == EngagementStatus.offered.value)
+        .where(Engagement.demand_id == demand.id, col(Engagement.status).in_(pending))
         .with_for_update()
     ).all()
     now = utcnow()
     for engagement in offers:
+        before = engagement.status
         engagement.status, engagement.ended_at = EngagementStatus.declined.value, now
         db_session.add(engagement)
         audit.record(
@@ -227,10 +253,11 @@ def close_offers_of_cancelled(db_session: Session, *, demand: Demand, actor: Pri
             entity_id=engagement.id,  # type: ignore[arg-type]
             action="declined",
             actor=actor,
-            from_status=EngagementStatus.offered.value,
+            from_status=before,
             to_status=EngagementStatus.declined.value,
             detail={"reason": "demand cancelled"},
         )
+        announce(db_session, engagement, reason="demand cancelled")
     return len(offers)
 
 
@@ -248,9 +275,10 @@ def open_engagement(
     actor: Principal,
     round_id: int | None = None,
     assignment_id: int | None = None,
+    bid_id: int | None = None,
     commit: bool = True,
 ) -> Engagement:
-    """Create an `offered` or `active` engagement after locking the pair and checking every SPEC §2 invariant.
+    """Create an `offered` or `active` engagement (`approving` when the unit must approve), checking every invariant.
 
     The caller has already checked that `actor` may do this. Raises NotFound for a missing demand or specialist and
     Conflict (demand-not-open, expert-inactive, pair-already-engaged, conflict-of-interest, origin-not-accepted,
@@ -270,6 +298,9 @@ def open_engagement(
     _check_pair_free(db_session, expert=expert, demand=demand)
     _check_room(db_session, expert=expert, demand=demand)
     now = utcnow()
+    if status is EngagementStatus.active:
+        # Both sides agreed (mutual interest, a round, an award); the unit may still have to approve.
+        status = activation_status(db_session, expert=expert)
     engagement = Engagement(
         demand_id=demand_id,
         expert_id=expert_id,
@@ -280,6 +311,11 @@ def open_engagement(
         started_at=now if status is EngagementStatus.active else None,
         round_id=round_id,
         assignment_id=assignment_id,
+        bid_id=bid_id,
+        unit_id=expert.unit_id,
+        # An offer is the demand side's agreement; the specialist's comes with accepting it.
+        enterprise_approved_at=now,
+        expert_approved_at=None if status is EngagementStatus.offered else now,
     )
     db_session.add(engagement)
     db_session.flush()
@@ -297,8 +333,10 @@ def open_engagement(
             "score": score,
             "round_id": round_id,
             "assignment_id": assignment_id,
+            "bid_id": bid_id,
         },
     )
+    announce(db_session, engagement)
     _settle_interests(db_session, engagement=engagement, actor=actor)
     follow_engagements(db_session, demand=demand, actor=actor, may_reopen=False)
     if commit:
@@ -348,6 +386,7 @@ def is_party(*, principal: Principal, engagement: Engagement) -> bool:
         principal.is_admin
         or principal.is_expert(engagement.expert_id)
         or principal.is_enterprise(engagement.enterprise_id)
+        or principal.is_unit(engagement.unit_id)
     )
 
 
@@ -361,7 +400,13 @@ def get_visible(*, db_session: Session, engagement_id: int, principal: Principal
 
 def to_public(engagement: Engagement) -> EngagementPublic:
     """The engagement as clients see it (it holds no personal data)."""
-    return EngagementPublic.model_validate(engagement)
+    public = EngagementPublic.model_validate(engagement)
+    public.approvals = Approvals(
+        specialist=engagement.expert_approved_at,
+        enterprise=engagement.enterprise_approved_at,
+        unit=engagement.unit_approved_at,
+    )
+    return public
 
 
 def list_engagements(
@@ -377,6 +422,7 @@ def list_engagements(
     mode: str | None = None,
     round_id: int | None = None,
     assignment_id: int | None = None,
+    unit_id: int | None = None,
 ) -> tuple[list[Engagement], int]:
     """A page of the engagements this caller is party to (administrators: all), in id order, with the total."""
     query = select(Engagement)
@@ -385,6 +431,8 @@ def list_engagements(
             query = query.where(Engagement.enterprise_id == principal.enterprise_id)
         elif principal.expert_id is not None:
             query = query.where(Engagement.expert_id == principal.expert_id)
+        elif principal.unit_id is not None:
+            query = query.where(Engagement.unit_id == principal.unit_id)
         else:
             return [], 0
     filters = {
@@ -395,6 +443,7 @@ def list_engagements(
         Engagement.mode: mode,
         Engagement.round_id: round_id,
         Engagement.assignment_id: assignment_id,
+        Engagement.unit_id: unit_id,
     }
     for column, value in filters.items():
         if value is not None:
@@ -437,12 +486,19 @@ def _score(scorer: PairScorer | None, demand_id: int, expert_id: int) -> float |
     return scorer([(demand_id, expert_id)]).get((demand_id, expert_id)) if scorer is not None else None
 
 
-# action → (target status, audit action, which parties besides administrators may do it)
-MOVES: dict[str, tuple[EngagementStatus, str, frozenset[str]]] = {
-    "accept": (EngagementStatus.active, "accepted", frozenset({"expert"})),
-    "decline": (EngagementStatus.declined, "declined", frozenset({"expert"})),
-    "complete": (EngagementStatus.completed, "completed", frozenset({"enterprise"})),
-    "terminate": (EngagementStatus.terminated, "terminated", frozenset({"expert", "enterprise"})),
+# action → (target status, audit action, which parties besides administrators may do it, from which status)
+MOVES: dict[str, tuple[EngagementStatus, str, frozenset[str], EngagementStatus]] = {
+    "accept": (EngagementStatus.active, "accepted", frozenset({"expert"}), EngagementStatus.offered),
+    "decline": (EngagementStatus.declined, "declined", frozenset({"expert"}), EngagementStatus.offered),
+    "complete": (EngagementStatus.completed, "completed", frozenset({"enterprise"}), EngagementStatus.active),
+    "terminate": (
+        EngagementStatus.terminated,
+        "terminated",
+        frozenset({"expert", "enterprise"}),
+        EngagementStatus.active,
+    ),
+    "approve": (EngagementStatus.active, "approved", frozenset({"unit"}), EngagementStatus.approving),
+    "reject": (EngagementStatus.declined, "rejected", frozenset({"unit"}), EngagementStatus.approving),
 }
 
 
@@ -451,6 +507,7 @@ def _may(principal: Principal, engagement: Engagement, parties: frozenset[str]) 
         principal.is_admin
         or ("expert" in parties and principal.is_expert(engagement.expert_id))
         or ("enterprise" in parties and principal.is_enterprise(engagement.enterprise_id))
+        or ("unit" in parties and principal.is_unit(engagement.unit_id))
     )
 
 
@@ -476,8 +533,8 @@ def check_transition(current: str, target: str) -> None:
 
 
 def move(*, db_session: Session, engagement_id: int, action: str, principal: Principal, reason: str = "") -> Engagement:
-    """Accept, decline, complete or terminate an engagement, keeping the demand's status in step."""
-    target, audit_action, parties = MOVES[action]
+    """Accept, decline, complete, terminate, approve or reject an engagement, keeping the demand in step."""
+    target, audit_action, parties, source = MOVES[action]
     engagement = get_visible(db_session=db_session, engagement_id=engagement_id, principal=principal)
     if not _may(principal, engagement, parties):
         who = " or ".join(sorted(parties))
@@ -485,14 +542,30 @@ def move(*, db_session: Session, engagement_id: int, action: str, principal: Pri
     engagement, expert, demand = _lock_engagement(db_session, engagement)
     current = engagement.status
     check_transition(current, target.value)
+    if current != source.value:
+        # Accepting cannot skip the unit's approval, nor approving answer a plain offer.
+        raise Conflict(
+            f"only an '{source.value}' engagement can be {audit_action}; this one is '{current}'",
+            code="illegal-engagement-transition",
+            from_status=current,
+            to_status=target.value,
+        )
     now = utcnow()
-    if target is EngagementStatus.active:
+    if action == "accept":
+        target = activation_status(db_session, expert=expert)
+    if target is EngagementStatus.active or target is EngagementStatus.approving:
         # The world may have changed since the offer: the demand cancelled, a conflict declared, capacity lowered.
         _check_eligible(expert=expert, demand=demand)
         _check_room(db_session, expert=expert, demand=demand, adding=0)
-        engagement.started_at = now
+        if target is EngagementStatus.active:
+            engagement.started_at = now
     else:
         engagement.ended_at = now
+    # Written after the checks' queries (whose autoflush would count as a change of its own).
+    if action == "accept":
+        engagement.expert_approved_at = now
+    elif action == "approve":
+        engagement.unit_approved_at = now
     engagement.status = target.value
     db_session.add(engagement)
     audit.record(
@@ -505,6 +578,7 @@ def move(*, db_session: Session, engagement_id: int, action: str, principal: Pri
         to_status=target.value,
         detail={"reason": reason} if reason else {},
     )
+    announce(db_session, engagement, **({"reason": reason} if reason else {}))
     follow_engagements(
         db_session,
         demand=demand,
@@ -695,6 +769,13 @@ def express_interest(
         actor=principal,
         to_status="pending",
         detail={"demand_id": demand_id, "expert_id": expert_id, "side": side.value},
+    )
+    events.record(
+        db_session=db_session,
+        type=EventType.interest_created,
+        data={"interest": interest_public(interest).model_dump(mode="json")},
+        enterprises=[demand.enterprise_id],
+        experts=[expert_id],
     )
     other_side = InterestSide.expert if side is InterestSide.enterprise else InterestSide.enterprise
     other = _pending(db_session, demand_id=demand_id, expert_id=expert_id, side=other_side)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field as PydanticField
 from pydantic import field_validator
-from sqlalchemy import JSON, Boolean, Column, String, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field
 
 from service.common import (
@@ -41,7 +41,7 @@ Conflicts = Annotated[list[RecordId], PydanticField(max_length=500)]
 Languages = Annotated[list[Term], PydanticField(max_length=20)]
 
 # Fields only administrators set: a specialist may not raise their own capacity or lift a conflict.
-ADMIN_ONLY_FIELDS = frozenset({"capacity", "active", "conflicts"})
+ADMIN_ONLY_FIELDS = frozenset({"capacity", "active", "conflicts", "unit_id"})
 
 
 class ExpertFields(RequestModel):
@@ -74,6 +74,8 @@ class Expert(RecordFields, table=True):
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, index=True))
     contact: dict | None = Field(default=None, sa_column=Column(JSON))
     external_id: str | None = Field(default=None, sa_column=Column(String(100), unique=True))
+    # The dispatching unit (SPEC §7.2); a unit with specialists cannot be deleted.
+    unit_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("unit.id"), index=True))
 
 
 class ExpertCreate(ExpertFields):
@@ -95,6 +97,7 @@ class ExpertCreate(ExpertFields):
     active: bool = True
     contact: Contact | None = None
     external_id: ExternalId | None = None  # type: ignore[valid-type]
+    unit_id: RecordId | None = None
 
 
 class ExpertUpdate(ExpertFields):
@@ -118,6 +121,7 @@ class ExpertUpdate(ExpertFields):
     active: bool = None
     contact: Contact | None = None
     external_id: ExternalId | None = None  # type: ignore[valid-type]
+    unit_id: RecordId | None = None
 
 
 class ExpertPublic(PublicRecord):
@@ -138,6 +142,7 @@ class ExpertPublic(PublicRecord):
     active: bool
     conflicts: list[int] | None = None
     contact: Contact | None = None
+    unit_id: int | None = None
 
 
 track_changes(Expert, lambda expert: [("expert", expert.id)])

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from service.auth import AdminPrincipal, CurrentPrincipal
-from service.common import IdPath, QueryText
+from service.common import MAX_ID, IdPath, QueryText
 from service.db import SessionDep
 from service.demands.models import Origin
 from service.experts import service
@@ -42,6 +42,7 @@ def list_experts(
     active: Annotated[bool | None, Query()] = None,
     q: QueryText = None,
     external_id: QueryText = None,
+    unit_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="specialists this unit dispatches")] = None,
 ) -> Page[ExpertPublic]:
     rows, total = service.list_experts(
         db_session=db_session,
@@ -53,6 +54,7 @@ def list_experts(
         active=active,
         q=q,
         external_id=external_id,
+        unit_id=unit_id,
     )
     items = [service.to_public(db_session=db_session, expert=e, principal=principal) for e in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

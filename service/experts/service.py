@@ -12,6 +12,7 @@ from service.errors import Forbidden, InvalidInput, NotFound
 from service.experts.models import ADMIN_ONLY_FIELDS, Expert, ExpertCreate, ExpertPublic, ExpertUpdate
 from service.pagination import fetch_page
 from service.relationships import can_see_expert_contact, ensure_capacity_fits, ensure_expert_deletable
+from service.units import service as units_service
 
 
 def get(*, db_session: Session, expert_id: int) -> Expert:
@@ -43,6 +44,7 @@ def list_experts(
     active: bool | None = None,
     q: str | None = None,
     external_id: str | None = None,
+    unit_id: int | None = None,
 ) -> tuple[list[Expert], int]:
     """A page of specialists in id order, filtered, with the total."""
     query = select(Expert)
@@ -52,6 +54,7 @@ def list_experts(
         Expert.institution_type: institution_type,
         Expert.active: active,
         Expert.external_id: external_id,
+        Expert.unit_id: unit_id,
     }
     for column, value in filters.items():
         if value is not None and value != "":
@@ -84,6 +87,7 @@ def check_conflicts_exist(*, db_session: Session, conflicts: list[int], field: s
 def build(*, db_session: Session, expert_in: ExpertCreate) -> Expert:
     """A new specialist from a validated body, not yet committed: the shared path of the API and imports."""
     check_conflicts_exist(db_session=db_session, conflicts=expert_in.conflicts)
+    units_service.ensure_exists(db_session=db_session, unit_id=expert_in.unit_id)
     return Expert.model_validate(expert_in.model_dump(mode="json"))
 
 
@@ -113,6 +117,8 @@ def update(*, db_session: Session, expert: Expert, expert_in: ExpertUpdate, prin
             )
     if changes.get("conflicts"):
         check_conflicts_exist(db_session=db_session, conflicts=changes["conflicts"])
+    if changes.get("unit_id") is not None:
+        units_service.ensure_exists(db_session=db_session, unit_id=changes["unit_id"])
     if changes.get("capacity") is not None:
         ensure_capacity_fits(db_session=db_session, expert_id=expert.id, capacity=changes["capacity"])
     apply_patch(expert, changes)

@@ -18,6 +18,7 @@ class Role(StrEnum):
     admin = "admin"
     enterprise = "enterprise"
     expert = "expert"
+    unit = "unit"
 
 
 class ApiKey(SQLModel, table=True):
@@ -34,6 +35,9 @@ class ApiKey(SQLModel, table=True):
     )
     expert_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    )
+    unit_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("unit.id", ondelete="CASCADE"), index=True)
     )
     label: str | None = Field(default=None, sa_column=Column(String(200)))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
@@ -64,8 +68,16 @@ class ExpertKeyCreate(_KeyRequest):
     expert_id: RecordId
 
 
-ApiKeyCreate = Annotated[AdminKeyCreate | EnterpriseKeyCreate | ExpertKeyCreate, PydanticField(discriminator="role")]
-ApiKeyCreateAdapter: TypeAdapter[AdminKeyCreate | EnterpriseKeyCreate | ExpertKeyCreate] = TypeAdapter(ApiKeyCreate)
+class UnitKeyCreate(_KeyRequest):
+    """A key that speaks for one dispatching unit: it sees its specialists and approves their dispatches."""
+
+    role: Literal[Role.unit]
+    unit_id: RecordId
+
+
+AnyKeyCreate = AdminKeyCreate | EnterpriseKeyCreate | ExpertKeyCreate | UnitKeyCreate
+ApiKeyCreate = Annotated[AnyKeyCreate, PydanticField(discriminator="role")]
+ApiKeyCreateAdapter: TypeAdapter[AnyKeyCreate] = TypeAdapter(ApiKeyCreate)
 
 
 class ApiKeyPublic(SQLModel):
@@ -76,6 +88,7 @@ class ApiKeyPublic(SQLModel):
     role: Role
     enterprise_id: int | None
     expert_id: int | None
+    unit_id: int | None = None
     label: str | None
     created_at: UtcDateTime
     revoked_at: UtcDateTime | None

@@ -11,14 +11,8 @@ from service.common import utcnow
 from service.enterprises.models import Enterprise
 from service.errors import Conflict, InvalidInput, NotFound
 from service.experts.models import Expert
-from service.keys.models import (
-    AdminKeyCreate,
-    ApiKey,
-    ApiKeyCreated,
-    ApiKeyPublic,
-    EnterpriseKeyCreate,
-    ExpertKeyCreate,
-)
+from service.keys.models import AnyKeyCreate, ApiKey, ApiKeyCreated, ApiKeyPublic
+from service.units.models import Unit
 
 
 def digest(secret: str) -> str:
@@ -26,14 +20,17 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create(*, db_session: Session, key_in: AdminKeyCreate | EnterpriseKeyCreate | ExpertKeyCreate) -> ApiKeyCreated:
+def create(*, db_session: Session, key_in: AnyKeyCreate) -> ApiKeyCreated:
     """Mint a key bound to its role's party; the secret is returned once and stored only as a digest."""
     enterprise_id = getattr(key_in, "enterprise_id", None)
     expert_id = getattr(key_in, "expert_id", None)
+    unit_id = getattr(key_in, "unit_id", None)
     if enterprise_id is not None and db_session.get(Enterprise, enterprise_id) is None:
         raise InvalidInput.field("body.enterprise_id", f"enterprise {enterprise_id} does not exist")
     if expert_id is not None and db_session.get(Expert, expert_id) is None:
         raise InvalidInput.field("body.expert_id", f"expert {expert_id} does not exist")
+    if unit_id is not None and db_session.get(Unit, unit_id) is None:
+        raise InvalidInput.field("body.unit_id", f"unit {unit_id} does not exist")
     secret = "em_" + secrets.token_urlsafe(32)
     key = ApiKey(
         digest=digest(secret),
@@ -41,6 +38,7 @@ def create(*, db_session: Session, key_in: AdminKeyCreate | EnterpriseKeyCreate 
         role=key_in.role,
         enterprise_id=enterprise_id,
         expert_id=expert_id,
+        unit_id=unit_id,
         label=key_in.label,
     )
     db_session.add(key)

@@ -42,6 +42,20 @@ class TimeToFirstEngagement(BaseModel):
     median_hours: float | None
 
 
+class UnitStats(BaseModel):
+    """One dispatching unit's figures (SPEC §7.2), counted on the engagements it dispatched."""
+
+    unit_id: int
+    name: str
+    specialists: int = Field(description="specialists who carry this unit now")
+    dispatched: int = Field(description="distinct specialists with an engagement that went active (or ended after)")
+    approving: int
+    active: int
+    completed: int
+    mean_rating: float | None = Field(description="mean enterprise rating of its completed engagements")
+    ratings: int
+
+
 class ProgrammeStats(BaseModel):
     demands: DemandStats
     experts: ExpertStats
@@ -50,3 +64,4 @@ class ProgrammeStats(BaseModel):
     time_to_first_engagement: TimeToFirstEngagement
     issues: IssueStats
     vouchers: VoucherStats
+    units: list[UnitStats] = Field(default_factory=list, description="per dispatching unit, in id order")

@@ -26,7 +26,9 @@ from service.stats.models import (
     MatchedShare,
     ProgrammeStats,
     TimeToFirstEngagement,
+    UnitStats,
 )
+from service.units.models import Unit
 from service.vouchers import service as vouchers_service
 
 
@@ -79,6 +81,52 @@ def _time_to_first(db_session: Session) -> TimeToFirstEngagement:
     )
 
 
+def _unit_stats(db_session: Session) -> list[UnitStats]:
+    """Per unit: its specialists, and the engagements it dispatched (engagement.unit_id, fixed when made)."""
+    units = db_session.exec(select(Unit.id, Unit.name).order_by(col(Unit.id))).all()
+    if not units:
+        return []
+    carried = dict(db_session.exec(select(Expert.unit_id, func.count()).group_by(Expert.unit_id)).all())
+    by_status: dict[tuple[int, str], int] = {
+        (u, s): int(n)
+        for u, s, n in db_session.exec(
+            select(Engagement.unit_id, Engagement.status, func.count())
+            .where(col(Engagement.unit_id).is_not(None))
+            .group_by(Engagement.unit_id, Engagement.status)
+        ).all()
+    }
+    went_active = ("active", "completed", "terminated")
+    dispatched = dict(
+        db_session.exec(
+            select(Engagement.unit_id, func.count(func.distinct(Engagement.expert_id)))
+            .where(col(Engagement.unit_id).is_not(None), col(Engagement.status).in_(went_active))
+            .group_by(Engagement.unit_id)
+        ).all()
+    )
+    ratings = {
+        u: (float(mean), int(n))
+        for u, mean, n in db_session.exec(
+            select(Engagement.unit_id, func.avg(Engagement.rating), func.count(Engagement.rating))
+            .where(col(Engagement.unit_id).is_not(None), col(Engagement.rating).is_not(None))
+            .group_by(Engagement.unit_id)
+        ).all()
+    }
+    return [
+        UnitStats(
+            unit_id=uid,
+            name=name,
+            specialists=int(carried.get(uid, 0)),
+            dispatched=int(dispatched.get(uid, 0)),
+            approving=by_status.get((uid, "approving"), 0),
+            active=by_status.get((uid, "active"), 0),
+            completed=by_status.get((uid, "completed"), 0),
+            mean_rating=round(ratings[uid][0], 3) if uid in ratings else None,
+            ratings=ratings[uid][1] if uid in ratings else 0,
+        )
+        for uid, name in units
+    ]
+
+
 def programme_stats(*, db_session: Session) -> ProgrammeStats:
     """Demands, specialists and engagements split the ways the programme office reports them."""
     by_status = _grouped(db_session, Demand.status)
@@ -115,4 +163,5 @@ def programme_stats(*, db_session: Session) -> ProgrammeStats:
         time_to_first_engagement=_time_to_first(db_session),
         issues=issues_service.stats(db_session=db_session),
         vouchers=vouchers_service.stats(db_session=db_session),
+        units=_unit_stats(db_session),
     )

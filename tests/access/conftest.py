@@ -9,6 +9,8 @@ import pytest
 from tests.factories import ADMIN, Api, bearer
 
 PARTIES = ("admin", "owner_enterprise", "other_enterprise", "own_expert", "other_expert", "no_key", "revoked_key")
+# The dispatching unit of expert X (SPEC §7.2); a Case says what it gets where that differs from "other_expert".
+UNIT_PARTY = "unit"
 
 
 @dataclass
@@ -23,6 +25,7 @@ class World:
     draft_demand: dict
     spare_key: dict
     headers: dict[str, dict[str, str]]
+    unit: dict | None = None
 
     def ids(self) -> dict[str, int]:
         return {
@@ -33,6 +36,7 @@ class World:
             "open_demand": self.open_demand["id"],
             "draft_demand": self.draft_demand["id"],
             "spare_key": self.spare_key["id"],
+            "unit": self.unit["id"] if self.unit else 0,
         }
 
 
@@ -57,4 +61,6 @@ def world(api: Api) -> World:
         "revoked_key": bearer(revoked["key"]),
     }
     spare_key = api.key("expert", expert_id=expert_y["id"])
-    return World(enterprise_a, enterprise_b, expert_x, expert_y, open_demand, draft_demand, spare_key, headers)
+    unit = api.client.post("/units", json={"name": "东北大学", "region": "沈阳市"}, headers=ADMIN).json()
+    headers[UNIT_PARTY] = api.headers("unit", unit_id=unit["id"])
+    return World(enterprise_a, enterprise_b, expert_x, expert_y, open_demand, draft_demand, spare_key, headers, unit)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.access.conftest import PARTIES, World
+from tests.access.conftest import PARTIES, UNIT_PARTY, World
 from tests.factories import credit_code, demand_body, enterprise_body, expert_body
 
 Body = Callable[[World], Any] | None
@@ -20,6 +20,7 @@ class Case:
     path: str
     expected: tuple[int, int, int, int, int, int, int]  # in PARTIES order
     body: Body = None
+    unit: int | None = None  # the unit key's answer when it differs from other_expert's
 
 
 def _new_enterprise(w: World) -> dict:
@@ -62,6 +63,14 @@ ROUTES: list[Case] = [
     ),
     Case("GET", "/keys", (OK, DENY, DENY, DENY, DENY, ANON, ANON)),
     Case("DELETE", "/keys/{spare_key}", (OK, DENY, DENY, DENY, DENY, ANON, ANON)),
+    # Dispatching units (SPEC §7.2): administrators keep them; the unit changes its own contact details.
+    Case("POST", "/units", (CREATED, DENY, DENY, DENY, DENY, ANON, ANON), lambda w: {"name": "新单位"}, unit=DENY),
+    Case("GET", "/units", (OK, OK, OK, OK, OK, ANON, ANON)),
+    Case("GET", "/units/{unit}", (OK, OK, OK, OK, OK, ANON, ANON)),
+    Case("PATCH", "/units/{unit}", (OK, DENY, DENY, DENY, DENY, ANON, ANON), lambda w: {"region": "大连市"}, unit=OK),
+    Case("DELETE", "/units/{unit}", (GONE, DENY, DENY, DENY, DENY, ANON, ANON), unit=DENY),
+    Case("GET", "/demands/{draft_demand}/reviews", (OK, OK, DENY, DENY, DENY, ANON, ANON)),
+    Case("POST", "/demands/{draft_demand}/submit", (OK, OK, DENY, DENY, DENY, ANON, ANON)),
     Case("GET", "/healthz", (OK, OK, OK, OK, OK, OK, OK)),
     Case("GET", "/readyz", (OK, OK, OK, OK, OK, OK, OK)),
 ]
@@ -70,6 +79,14 @@ PARAMS = [
     pytest.param(case, party, case.expected[i], id=f"{case.method} {case.path} as {party}")
     for case in ROUTES
     for i, party in enumerate(PARTIES)
+] + [
+    pytest.param(
+        case,
+        UNIT_PARTY,
+        case.unit if case.unit is not None else case.expected[PARTIES.index("other_expert")],
+        id=f"{case.method} {case.path} as {UNIT_PARTY}",
+    )
+    for case in ROUTES
 ]
 
 
