@@ -175,6 +175,13 @@ def _check_room(db_session: Session, *, expert: Expert, demand: Demand, adding: 
         )
 
 
+def check_pair_possible(db_session: Session, *, expert: Expert, demand: Demand) -> None:
+    """Every rule an engagement of this pair would have to pass now (409 naming the first that fails)."""
+    _check_eligible(expert=expert, demand=demand)
+    _check_pair_free(db_session, expert=expert, demand=demand)
+    _check_room(db_session, expert=expert, demand=demand)
+
+
 def follow_engagements(db_session: Session, *, demand: Demand, actor: Principal, may_reopen: bool) -> None:
     """Keep the demand's status in step: `matched` once active engagements fill it, `open` again after a loss."""
     db_session.flush()
