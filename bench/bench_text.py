@@ -60,13 +60,27 @@ def _vectorizer(analyzer: str, jobs: int):  # noqa: ANN202
 
 
 # --------------------------------------------------------------------------- child runs
-def child(args: argparse.Namespace) -> dict:
-    """Build an index over ``size`` generated profiles and measure it; returns the figures."""
+def _generator(args: argparse.Namespace, seed: int):  # noqa: ANN202
+    """The corpus generator asked for: the domain corpus or the Zipfian one."""
+    if args.corpus == "zipf":
+        from zipf_corpus import ZipfGenerator
+
+        return ZipfGenerator(seed=seed, vocabulary=args.vocabulary)
     from text_corpus import Generator
 
+    return Generator(seed=seed)
+
+
+def _dir_bytes(path: Path) -> int:
+    """Total size of the files under a directory."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def child(args: argparse.Namespace) -> dict:
+    """Build an index over ``size`` generated profiles and measure it; returns the figures."""
     from matching.index import TextIndex, top_k_order
 
-    gen = Generator(seed=args.seed)
+    gen = _generator(args, args.seed)
     out: dict = {"size": args.size, "analyzer": args.analyzer, "jobs": args.jobs}
     from matching.text import initialize_jieba
 
@@ -78,11 +92,16 @@ def child(args: argparse.Namespace) -> dict:
     out["fit_s"] = time.perf_counter() - t0
     out["peak_rss_mib"] = _peak_rss_mib()
     out["rss_before_mib"] = rss_before
-    out["nnz"] = int(index._main.X.nnz)
+    out["nnz"] = int(index._main.rows.nnz)
     out["vocabulary"] = int(index.n_terms_)
-    out["dense_terms"] = 0 if index._main.D is None else int(index._main.D.shape[0])
+    out["index_mib"] = sum(a.nbytes for a in index._main.arrays().values()) / 2**20
+    out["postings_mib"] = sum(a.nbytes for a in index._main.post.arrays().values()) / 2**20
+    if args.save:
+        t = time.perf_counter()
+        index.save(args.save)
+        out["save_s"] = time.perf_counter() - t
 
-    demand_gen = Generator(seed=args.seed + 1)
+    demand_gen = _generator(args, args.seed + 1)
     queries = [_demand_doc(d) for d in demand_gen.demands(args.queries)]
     for q in queries[:5]:
         index.query(q, 10)
@@ -101,13 +120,21 @@ def child(args: argparse.Namespace) -> dict:
             top_k_order(_, index.ids_[slots], 10)
             search_lat.append(time.perf_counter() - t)
             touched.append(slots.size)
+    topk_lat = []
+    for _ in range(args.runs):
+        for i in range(Q.shape[0]):
+            row = Q[i]
+            t = time.perf_counter()
+            index.top_k(row, 10)
+            topk_lat.append(time.perf_counter() - t)
+    out["topk_only_ms"] = statistics.median(topk_lat) * 1e3
     out["query_ms"] = statistics.median(lat) * 1e3
     out["query_p90_ms"] = float(np.percentile(lat, 90)) * 1e3
     out["search_only_ms"] = statistics.median(search_lat) * 1e3
     out["touched_median"] = float(np.median(touched))
 
     if args.batch:
-        demands = [_demand_doc(d) for d in Generator(seed=args.seed + 2).demands(args.batch)]
+        demands = [_demand_doc(d) for d in _generator(args, args.seed + 2).demands(args.batch)]
         t = time.perf_counter()
         QB = index.vectorizer_.transform(demands)
         out["batch_encode_s"] = time.perf_counter() - t
@@ -116,23 +143,33 @@ def child(args: argparse.Namespace) -> dict:
         out["batch_s"] = time.perf_counter() - t
         out["batch_demands"] = args.batch
         if args.naive:
-            from sklearn.metrics.pairwise import linear_kernel
-
             n_naive = min(args.naive, args.batch)
-            X = index._main.X
+            X = index._main.X.astype(np.float64)  # the stored (float16) weights, brute force in float64
             t = time.perf_counter()
-            naive_ids = []
+            same = 0
             for start in range(0, n_naive, 500):
-                S = linear_kernel(QB[start : start + 500], X)
-                order = np.argsort(-S, axis=1, kind="stable")[:, :10]
-                naive_ids.append(index.ids_[order])
+                S = (QB[start : min(start + 500, n_naive)].astype(np.float64) @ X.T).toarray()
+                for i in range(S.shape[0]):
+                    order = np.lexsort((index.ids_, -S[i]))[:10]
+                    same += int(np.array_equal(index.ids_[order], ids[start + i]))
                 del S
             naive_s = time.perf_counter() - t
             out["naive_demands"] = n_naive
             out["naive_s"] = naive_s
             out["naive_s_per_demand"] = naive_s / n_naive
-            got = np.vstack(naive_ids)
-            out["naive_agree_top1"] = float(np.mean(got[:, 0] == ids[:n_naive, 0]))
+            out["naive_same_top10"] = same / n_naive
+            # and against the vectorizer's own float32 rows (before float16 rounding)
+            ref = index.vectorizer_.transform(
+                [_expert_doc(p) for p in _generator(args, args.seed).experts(args.size)]
+            ).astype(np.float64)
+            overlap = 0.0
+            for start in range(0, min(n_naive, 2000), 500):
+                S = (QB[start : min(start + 500, n_naive, 2000)].astype(np.float64) @ ref.T).toarray()
+                for i in range(S.shape[0]):
+                    order = np.lexsort((index.ids_, -S[i]))[:10]
+                    overlap += len(set(index.ids_[order].tolist()) & set(ids[start + i].tolist())) / 10
+            out["float32_top10_overlap"] = overlap / min(n_naive, 2000)
+            del ref
         del QB
 
     if args.peers:
@@ -158,12 +195,13 @@ def _tokenize_chunk(args: tuple) -> list[str]:
 def peers(index, queries: list[dict], gen, args: argparse.Namespace) -> dict:  # noqa: ANN001
     """Single-query latency of bm25s and tantivy over the same tokens, and ours for the same query tokens."""
     import multiprocessing
+    import tempfile
 
     import bm25s
     import tantivy
 
     analyzer = index.vectorizer_.analyzer_
-    docs = (_expert_doc(p) for p in gen.experts(args.size))
+    docs = (_expert_doc(p) for p in _generator(args, args.seed).experts(args.size))
     chunks = iter(lambda: [d for _, d in zip(range(2000), docs, strict=False)], [])
     joined: list[str] = []
     with multiprocessing.get_context("fork").Pool(max(args.jobs, 1)) as pool:
@@ -176,6 +214,7 @@ def peers(index, queries: list[dict], gen, args: argparse.Namespace) -> dict:  #
     bm = bm25s.BM25()
     bm.index([s.split(" ") if s else [] for s in joined], show_progress=False)
     out["bm25s_fit_s"] = time.perf_counter() - t
+    out["bm25s_mib"] = sum(getattr(a, "nbytes", 0) for a in bm.scores.values()) / 2**20
     lat = []
     for _ in range(args.runs):
         for toks in q_tokens:
@@ -188,7 +227,8 @@ def peers(index, queries: list[dict], gen, args: argparse.Namespace) -> dict:  #
     builder.add_text_field("body", stored=False, tokenizer_name="ws", index_option="freq")
     builder.add_integer_field("id", stored=True, fast=True)
     schema = builder.build()
-    tindex = tantivy.Index(schema)
+    tdir = Path(tempfile.mkdtemp(prefix="bench_tantivy_"))
+    tindex = tantivy.Index(schema, path=str(tdir))
     tindex.register_tokenizer("ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
     t = time.perf_counter()
     writer = tindex.writer(heap_size=256_000_000, num_threads=max(args.jobs, 1))
@@ -198,6 +238,7 @@ def peers(index, queries: list[dict], gen, args: argparse.Namespace) -> dict:  #
     writer.wait_merging_threads()
     tindex.reload()
     out["tantivy_fit_s"] = time.perf_counter() - t
+    out["tantivy_mib"] = _dir_bytes(tdir) / 2**20
     searcher = tindex.searcher()
     lat = []
     for _ in range(args.runs):
@@ -220,6 +261,9 @@ def peers(index, queries: list[dict], gen, args: argparse.Namespace) -> dict:  #
             index.top_k(vec.encode_tokens([("text", toks)]), 10)
             lat.append(time.perf_counter() - t)
     out["ours_pretokenised_ms"] = statistics.median(lat) * 1e3
+    import shutil
+
+    shutil.rmtree(tdir, ignore_errors=True)
     return out
 
 
@@ -275,8 +319,52 @@ def quality() -> list[tuple[str, dict]]:
     return rows
 
 
+# --------------------------------------------------------------------------- memory per worker
+def worker(args: argparse.Namespace) -> int:
+    """A stand-in server worker: open the saved index (memory-mapped or loaded), answer queries, then wait."""
+    from matching.index import TextIndex
+
+    index = TextIndex.open(args.worker, mmap=not args.no_mmap)
+    queries = [_demand_doc(d) for d in _generator(args, args.seed + 1).demands(args.queries)]
+    for q in queries:
+        index.query(q, 10)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    return 0
+
+
+def memory(args: argparse.Namespace, path: Path, counts: tuple[int, ...] = (1, 2, 4)) -> list[dict]:
+    """PSS and USS of 1, 2 and 4 worker processes sharing one saved index (and, for contrast, loading it)."""
+    import psutil
+
+    rows = []
+    for mmap in (True, False):
+        for n in counts:
+            cmd = [sys.executable, __file__, "--worker", str(path), "--queries", str(args.queries),
+                   "--corpus", args.corpus, "--vocabulary", str(args.vocabulary), "--seed", str(args.seed)]  # fmt: skip
+            if not mmap:
+                cmd.append("--no-mmap")
+            procs = [
+                subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+                for _ in range(n)
+            ]
+            try:
+                for proc in procs:
+                    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+                infos = [psutil.Process(proc.pid).memory_full_info() for proc in procs]
+                rows.append({"mmap": mmap, "workers": n, "pss_mib": sum(i.pss for i in infos) / 2**20,
+                             "uss_mib": sum(i.uss for i in infos) / 2**20,
+                             "rss_mib": sum(i.rss for i in infos) / 2**20})  # fmt: skip
+            finally:
+                for proc in procs:
+                    proc.communicate("\n", timeout=60)
+    return rows
+
+
 # --------------------------------------------------------------------------- driver
-def run_child(size: int, args: argparse.Namespace, *, batch: int, peers: bool, naive: int) -> dict:
+def run_child(
+    size: int, args: argparse.Namespace, *, batch: int, peers: bool, naive: int, save: Path | None = None
+) -> dict:
     """Run one measurement in a fresh process and return its JSON figures."""
     cmd = [
         sys.executable,
@@ -298,7 +386,13 @@ def run_child(size: int, args: argparse.Namespace, *, batch: int, peers: bool, n
         str(batch),
         "--naive",
         str(naive),
+        "--corpus",
+        args.corpus,
+        "--vocabulary",
+        str(args.vocabulary),
     ]
+    if save:
+        cmd += ["--save", str(save)]
     if peers:
         cmd.append("--peers")
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=os.environ | {"PYTHONHASHSEED": "0"})
@@ -316,6 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=10_000, help="demands in the batch run (0 to skip)")
     ap.add_argument("--naive", type=int, default=10_000, help="demands for naive linear_kernel+argsort (0 to skip)")
     ap.add_argument("--analyzer", default="blend", choices=["blend", "words", "char2"])
+    ap.add_argument("--corpus", default="domains", choices=["domains", "zipf"],
+                    help="domains: text_corpus (small vocabulary, every demand touches ~99%% of profiles); "
+                    "zipf: zipf_corpus (large Zipfian vocabulary)")  # fmt: skip
+    ap.add_argument("--vocabulary", type=int, default=300_000, help="words of the zipf corpus (default 300,000)")
+    ap.add_argument("--memory", action="store_true", help="also measure 1, 2 and 4 workers sharing the index")
+    ap.add_argument("--save", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--worker", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--no-mmap", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--jobs", type=int, default=2, help="tokenising processes (default 2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--million", action="store_true", help="also build and query 1,000,000 profiles")
@@ -324,26 +426,41 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.worker:
+        return worker(args)
     if args.child:
         print(json.dumps(child(args)))
         return 0
 
-    print(f"# bench_text: analyzer={args.analyzer} jobs={args.jobs} queries={args.queries}x{args.runs}")
+    vocab = f" (vocabulary {args.vocabulary:,})" if args.corpus == "zipf" else " (small vocabulary)"
+    print(f"# bench_text: corpus={args.corpus}{vocab} analyzer={args.analyzer} jobs={args.jobs} "
+          f"queries={args.queries}x{args.runs}")  # fmt: skip
     print(f"# machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}")
-    results = [run_child(args.size, args, batch=args.batch, peers=not args.no_peers, naive=args.naive)]
+    import tempfile
+
+    store = Path(tempfile.mkdtemp(prefix="bench_text_"))
+    results = [
+        run_child(args.size, args, batch=args.batch, peers=not args.no_peers, naive=args.naive, save=store / "small")
+    ]
+    mem = {args.size: memory(args, store / "small")} if args.memory else {}
     if args.million:
-        results.append(run_child(args.million_size, args, batch=0, peers=False, naive=0))
+        results.append(run_child(args.million_size, args, batch=0, peers=False, naive=0, save=store / "large"))
+        if args.memory:
+            mem[args.million_size] = memory(args, store / "large")
+    import shutil
+
+    shutil.rmtree(store, ignore_errors=True)
     print()
     print(
-        "| profiles | fit (s) | peak RSS (MiB) | nnz | vocabulary | top-10 incl. text (ms, median / p90) "
-        "| search only (ms) | touched |"
+        "| profiles | fit (s) | peak RSS (MiB) | index (MiB) | nnz | vocabulary | top-10 incl. text (ms, median / p90) "
+        "| top-10 only (ms) | full listing (ms) | touched |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
-            f"| {r['size']:,} | {r['fit_s']:.1f} | {r['peak_rss_mib']:.0f} | {r['nnz']:,} | {r['vocabulary']:,} "
-            f"| {r['query_ms']:.2f} / {r['query_p90_ms']:.2f} | {r['search_only_ms']:.2f} "
-            f"| {r['touched_median']:,.0f} |"
+            f"| {r['size']:,} | {r['fit_s']:.1f} | {r['peak_rss_mib']:.0f} | {r['index_mib']:.0f} | {r['nnz']:,} "
+            f"| {r['vocabulary']:,} | {r['query_ms']:.2f} / {r['query_p90_ms']:.2f} | {r['topk_only_ms']:.2f} "
+            f"| {r['search_only_ms']:.2f} | {r['touched_median']:,.0f} |"
         )
     r = results[0]
     if "batch_s" in r:
@@ -353,20 +470,36 @@ def main(argv: list[str] | None = None) -> int:
         if "naive_s" in r:
             per = r["naive_s_per_demand"]
             ours = r["batch_s"] / r["batch_demands"]
-            print(f"naive linear_kernel + argsort: {r['naive_s']:.1f} s for {r['naive_demands']:,} demands "
-                  f"({per * 1e3:.2f} ms/demand vs ours {ours * 1e3:.2f} ms/demand: {per / ours:.1f}x); "
-                  f"same top-1 for {r['naive_agree_top1']:.1%}")  # fmt: skip
+            print(f"brute force (sparse product + sort, float64): {r['naive_s']:.1f} s for {r['naive_demands']:,} "
+                  f"demands ({per * 1e3:.2f} ms/demand vs ours {ours * 1e3:.2f} ms/demand: {per / ours:.1f}x); "
+                  f"identical top-10 for {r['naive_same_top10']:.1%}; top-10 overlap with the unrounded float32 "
+                  f"rows {r['float32_top10_overlap']:.2%}")  # fmt: skip
     if "bm25s_query_ms" in r:
         ours = r["ours_pretokenised_ms"]
         print()
         print(f"peers, single query over {r['size']:,} profiles, same tokens (median ms; ratio = peer / ours):")
-        print("| engine | index (s) | query (ms) | ratio |")
-        print("| --- | ---: | ---: | ---: |")
-        print(f"| ours (pre-tokenised query) | {r['fit_s']:.1f}* | {ours:.2f} | 1.0 |")
-        print(f"| bm25s | {r['bm25s_fit_s']:.1f} | {r['bm25s_query_ms']:.2f} | {r['bm25s_query_ms'] / ours:.1f} |")
-        print(f"| tantivy | {r['tantivy_fit_s']:.1f} | {r['tantivy_query_ms']:.2f} | "
+        print("| engine | index (s) | index (MiB) | query (ms) | ratio |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        print(f"| ours (pre-tokenised query) | {r['fit_s']:.1f}* | {r['index_mib']:.0f} | {ours:.2f} | 1.0 |")
+        print(f"| bm25s | {r['bm25s_fit_s']:.1f} | {r['bm25s_mib']:.0f} | {r['bm25s_query_ms']:.2f} "
+              f"| {r['bm25s_query_ms'] / ours:.1f} |")  # fmt: skip
+        print(f"| tantivy | {r['tantivy_fit_s']:.1f} | {r['tantivy_mib']:.0f} | {r['tantivy_query_ms']:.2f} | "
               f"{r['tantivy_query_ms'] / ours:.1f} |")  # fmt: skip
         print("(* ours includes tokenising; the peers index already-tokenised text)")
+    for size, rows in mem.items():
+        print()
+        print(f"memory of worker processes answering queries over one saved index of {size:,} profiles (MiB, summed "
+              "over the workers; PSS counts a shared page once in total):")  # fmt: skip
+        print("| index | workers | PSS | USS | RSS | PSS added per extra worker |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for mmap in (True, False):
+            part = [m for m in rows if m["mmap"] is mmap]
+            base = part[0]["pss_mib"]
+            for m in part:
+                extra = (m["pss_mib"] - base) / max(m["workers"] - 1, 1)
+                extra_s = "" if m["workers"] == 1 else f"{extra:.0f} ({extra / base:.0%} of one)"
+                print(f"| {'memory-mapped' if mmap else 'loaded per worker'} | {m['workers']} | {m['pss_mib']:.0f} "
+                      f"| {m['uss_mib']:.0f} | {m['rss_mib']:.0f} | {extra_s} |")  # fmt: skip
     if LABELLED.exists() and not args.no_peers:
         from matching.evaluate import format_table
 
@@ -374,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         print("quality on fixtures/labelled/judgements.json (text only, judged candidates of each demand):")
         print(format_table(quality(), 5))
     print()
-    print(json.dumps(results))
+    print(json.dumps({"results": results, "memory": {str(k): v for k, v in mem.items()}}))
     return 0
 
 

@@ -1,16 +1,17 @@
 """A fitted TF-IDF index over documents with incremental updates and fast top-k cosine queries.
 
-Layout. Rows (one per document, or one per part in ``"best_part"`` aggregation) are float32 CSR with a
-term-major copy (the transposed CSR, i.e. the inverted index) used for queries. A query's cosine scores come
-from a sparse row-vector × term-major product, which touches only the postings of the query's terms (no full
-similarity matrix); the k best are found with ``np.argpartition`` and ordered by score descending, then id
-ascending. Terms found in more than ``dense_df`` (20 %) of a large segment's documents (boilerplate such as
-研发, 经验) are kept as dense float32 columns instead of postings: a vectorised multiply-add is several
-times cheaper than walking postings that long, for at most twice their postings' memory (less above 50 %;
-their postings are cut out of the inverted index in place, never copied). A top-k query skips them when
-their largest possible contribution (``min(||q_dense||, sum q_t max_t)``, rows being unit vectors) cannot
-lift a document past the k-th best score of the other terms, and adds them only for the few candidates near
-the top — still exact. Full listings (:meth:`TextIndex.search`) always include them.
+Layout (:mod:`matching.retrieval`). A segment holds its rows (CSR, float16 weights) and the same entries
+term-major (postings) with each term's largest weight. :meth:`TextIndex.top_k` is exact MaxScore term at a
+time: it stops reading the postings of low-weight terms once they can no longer lift an unseen document into
+the top k, then reads the rest only for the remaining candidates, and rescores the survivors exactly from their
+rows; :meth:`TextIndex.search` (every touched document) accumulates term at a time. Scores are
+float64 sums in ascending term order on every path, so both equal a brute-force sparse product over the stored
+weights, ties included. The stored weights are the vectorizer's rounded to float16 (relative error at most
+2**-11): six bytes an entry each way instead of eight, and both copies hold the same values.
+
+The main segment can be saved once (:meth:`TextIndex.save`) and opened read-only, memory-mapped, by every
+worker process of a host (:meth:`TextIndex.open`): its arrays are then shared pages of the page cache, not
+copies; upserts and removals stay per process, in the delta and the tombstones.
 
 Documents live in *slots*; ``ids_[slot]`` is the caller's id. Rows built by :meth:`TextIndex.fit` form the
 static *main* segment; :meth:`TextIndex.upsert` appends to a small *delta* segment (its term-major copy is
@@ -34,25 +35,25 @@ the part's cosine, scaled by the part's field weight divided by the largest fiel
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import shutil
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
+from matching.retrieval.postings import LUT, Postings, Rows, taat, top_k_taat
 from matching.text import Document, Encoded, TextVectorizer, split_parts
 
 Aggregation = Literal["document", "best_part"]
-
-
-def sparse_scores(q: sp.csr_matrix, T: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Rows touched by a 1×V query against a term-major matrix, with their dot products."""
-    if q.nnz == 0 or T.shape[1] == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    res = q @ T
-    return res.indices.astype(np.int64, copy=False), res.data
 
 
 def top_k_order(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
@@ -71,77 +72,50 @@ def top_k_order(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(slots=True)
 class _Segment:
-    """Rows, their term-major copy (sparse terms) and dense columns of very frequent terms, with owners."""
+    """Rows and their postings (see :mod:`matching.retrieval.postings`), with each row's slot."""
 
-    X: sp.csr_matrix
-    T: sp.csr_matrix
+    rows: Rows
+    post: Postings
     owner: np.ndarray
-    D: np.ndarray | None = None
-    dense_pos: np.ndarray | None = None
-    D_max: np.ndarray | None = None
+    max_norm: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.max_norm = self.rows.max_norm
+
+    @property
+    def X(self) -> sp.csr_matrix:
+        """All rows as a float32 CSR matrix (a copy)."""
+        return self.rows.csr()
+
+    def search(self, q: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Rows sharing a term with a 1×V query and their exact float64 scores."""
+        if q.nnz == 0 or self.rows.n_rows == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        p = self.post
+        return taat(p.ptr, p.doc, p.val, LUT, q.indices, q.data, self.rows.n_rows, _NO_ALIVE, False)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the segment by a file name."""
+        out = {f"rows.{k}": v for k, v in self.rows.arrays().items()}
+        out |= {f"post.{k}": v for k, v in self.post.arrays().items()}
+        out["owner"] = self.owner
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], n_terms: int) -> _Segment:
+        """A segment over saved arrays (e.g. memory-mapped)."""
+        rows = Rows(*(arrays[f"rows.{k}"] for k in ("indptr", "indices", "data", "norm2")), n_terms)
+        post = Postings(*(arrays[f"post.{k}"] for k in ("ptr", "doc", "val", "tmax")))
+        return cls(rows, post, arrays["owner"])
 
 
-def _segment(X: sp.csr_matrix, owner: np.ndarray, dense_df: float = 1.0, dense_min_docs: int = 0) -> _Segment:
-    """Build a segment: term-major copy via a C-level transpose; frequent terms as dense columns."""
-    T = X.T.tocsr()
-    n_rows = X.shape[0]
-    if n_rows < max(dense_min_docs, 1) or dense_df >= 1.0:
-        return _Segment(X, T, owner)
-    df = np.diff(T.indptr)
-    dense = np.flatnonzero(df > dense_df * n_rows)
-    if dense.size == 0:
-        return _Segment(X, T, owner)
-    D = np.zeros((dense.size, n_rows), dtype=np.float32)
-    for i, t in enumerate(dense.tolist()):
-        a, b = T.indptr[t], T.indptr[t + 1]
-        D[i, T.indices[a:b]] = T.data[a:b]
-    indptr, shape = T.indptr, T.shape
-    buffers = [_owner(T.data), _owner(T.indices)]
-    del T  # the callee takes the only references, so it can shrink the buffers in place
-    T = _drop_rows(indptr, buffers, shape, dense)
-    pos = np.full(T.shape[0], -1, dtype=np.int32)
-    pos[dense] = np.arange(dense.size, dtype=np.int32)
-    return _Segment(X, T, owner, D, pos, D.max(axis=1).astype(np.float64))
+_NO_ALIVE = np.zeros(0, dtype=bool)
 
 
-def _drop_rows(
-    indptr: np.ndarray, buffers: list[np.ndarray], shape: tuple[int, int], drop: np.ndarray
-) -> sp.csr_matrix:
-    """Empty some rows of CSR arrays (``buffers`` = [data, indices], taken over) by moving the kept rows'
-    entries down in place, then shrink the buffers: no second copy of the matrix is ever made."""
-    data, indices = buffers.pop(0), buffers.pop(0)
-    dtype = indptr.dtype
-    indptr = indptr.astype(np.int64)
-    counts = np.diff(indptr)
-    counts[drop] = 0
-    bounds = [-1, *drop.tolist(), shape[0]]
-    write = 0
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        if hi - lo <= 1:
-            continue
-        a, b = int(indptr[lo + 1]), int(indptr[hi])
-        if a != write:
-            data[write : write + b - a] = data[a:b]
-            indices[write : write + b - a] = indices[a:b]
-        write += b - a
-    try:  # give the tail back; fails (and keeps views) if anything else still refers to the buffers
-        data.resize(write, refcheck=True)
-        indices.resize(write, refcheck=True)
-    except ValueError:
-        data, indices = data[:write], indices[:write]
-    new_indptr = np.zeros(shape[0] + 1, dtype=dtype)
-    np.cumsum(counts, out=new_indptr[1:])
-    out = sp.csr_matrix((data, indices, new_indptr), shape=shape)
-    out.has_sorted_indices = True
-    return out
-
-
-def _owner(arr: np.ndarray) -> np.ndarray:
-    """The array owning a 1-d array's whole buffer (the array itself, or its base when it spans it all)."""
-    base = arr.base
-    if isinstance(base, np.ndarray) and base.ndim == 1 and base.size == arr.size and base.dtype == arr.dtype:
-        return base
-    return arr
+def _segment(X: sp.csr_matrix, owner: np.ndarray) -> _Segment:
+    """Build a segment: compact rows, then postings by a counting sort."""
+    rows = Rows.from_csr(X)
+    return _Segment(rows, Postings.from_rows(rows), np.asarray(owner, dtype=np.int64))
 
 
 class TextIndex:
@@ -159,8 +133,7 @@ class TextIndex:
         auto_compact: bool = True,
         keep_docs: bool = True,
         max_chunk_postings: int = 4_000_000,
-        dense_df: float = 0.2,
-        dense_min_docs: int = 2048,
+        n_threads: int = 2,
     ) -> None:
         self.vectorizer = vectorizer
         self.prefit = prefit
@@ -171,8 +144,7 @@ class TextIndex:
         self.auto_compact = auto_compact
         self.keep_docs = keep_docs
         self.max_chunk_postings = max_chunk_postings
-        self.dense_df = dense_df
-        self.dense_min_docs = dense_min_docs
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------ fitting
     def fit(self, ids: Sequence[int], docs: Iterable[Document]) -> TextIndex:
@@ -239,8 +211,8 @@ class TextIndex:
         return self
 
     def _segment(self, X: sp.csr_matrix, owner: np.ndarray) -> _Segment:
-        """A main segment with this index's dense-column settings."""
-        return _segment(X, owner, self.dense_df, self.dense_min_docs)
+        """A main segment."""
+        return _segment(X, owner)
 
     def _parts(self, docs: Sequence[Document], slots: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         """Encode documents part by part (best_part aggregation), scaled by field weight."""
@@ -352,7 +324,7 @@ class TextIndex:
 
     def should_compact(self) -> bool:
         """Whether the delta or the tombstones have grown enough to merge."""
-        n_main = self._main.X.shape[0] if self.aggregation == "document" else self.n_fit_
+        n_main = self._main.rows.n_rows if self.aggregation == "document" else self.n_fit_
         limit = max(self.min_delta, int(self.compact_ratio * n_main))
         dead = self.alive_.size - len(self._slot)
         return self._delta_docs > limit or dead > max(self.min_delta, self.alive_.size // 10)
@@ -413,6 +385,95 @@ class TextIndex:
         """Whether enough has changed since the fit for a refit to be worth its cost."""
         return self.drift_ > max_drift or self.oov_rate_ > max_oov
 
+    # ------------------------------------------------------------- sharing
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the main segment (compacting first) and what a reader needs into a new directory ``path``.
+
+        Written beside the target and renamed into place, so a reader never sees half a snapshot. Kept
+        documents are not saved (open a saved index with ``keep_docs=False`` semantics).
+        """
+        self._check()
+        if self._delta_docs or self._n != len(self._slot):
+            self.compact()
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        arrays = {f"main.{k}": v for k, v in self._main.arrays().items()}
+        if self._pmain is not None:
+            arrays |= {f"presence.{k}": v for k, v in self._pmain.arrays().items()}
+        arrays["ids"] = self.ids_
+        for name, arr in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        meta = {
+            "format": 1,
+            "aggregation": self.aggregation,
+            "presence_fields": list(self.presence_fields),
+            "n_terms": int(self.n_terms_),
+            "n_fit": int(self.n_fit_),
+            "presence": self._pmain is not None,
+            "generation": int(self.generation_),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        with open(tmp / "vectorizer.pkl", "wb") as fh:
+            pickle.dump(self.vectorizer_, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if target.exists():
+            old = target.with_name(f".{target.name}.{os.getpid()}.old")
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+        return target
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, mmap: bool = True, **params: object) -> TextIndex:
+        """Open a saved index; with ``mmap`` its arrays are read-only views of the files, shared by every
+        process of the host that opens them (the page cache holds one copy). Writes go to a private delta."""
+        src = Path(path)
+        meta = json.loads((src / "meta.json").read_text())
+        if meta.get("format") != 1:
+            raise ValueError(f"unknown index format in {src}")
+        with open(src / "vectorizer.pkl", "rb") as fh:
+            vectorizer = pickle.load(fh)  # noqa: S301 - written by save() on this host
+        mode = "r" if mmap else None
+
+        def load(name: str) -> np.ndarray:
+            return np.load(src / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
+
+        def segment(prefix: str) -> _Segment:
+            names = [f.name[len(prefix) + 1 : -4] for f in src.glob(f"{prefix}.*.npy")]
+            return _Segment.from_arrays({n: load(f"{prefix}.{n}") for n in names}, int(meta["n_terms"]))
+
+        index = cls(
+            vectorizer=vectorizer,
+            prefit=True,
+            aggregation=meta["aggregation"],
+            presence_fields=tuple(meta["presence_fields"]),
+            keep_docs=False,
+            **params,  # type: ignore[arg-type]
+        )
+        index.vectorizer_ = vectorizer
+        ids = np.array(load("ids"), dtype=np.int64)
+        index.n_terms_ = int(meta["n_terms"])
+        index._ids_buf = ids
+        index._alive_buf = np.ones(ids.size, dtype=bool)
+        index._n = int(ids.size)
+        index._slot = dict(zip(ids.tolist(), range(ids.size), strict=True))
+        index._docs = {}
+        index._main = segment("main")
+        index._pmain = segment("presence") if meta["presence"] else None
+        index._delta_rows, index._delta_owner = [], []
+        index._pdelta_rows, index._pdelta_owner = [], []
+        index._delta_cache = None
+        index._delta_docs = 0
+        index.n_fit_ = int(meta["n_fit"])
+        index.n_changed_ = 0
+        index.upsert_tokens_ = 0
+        index.upsert_oov_ = 0
+        index.generation_ = int(meta["generation"])
+        return index
+
     # ---------------------------------------------------------------- querying
     def _delta(self) -> tuple[_Segment | None, _Segment | None]:
         """The delta segment (rows, term-major, owners) and its presence segment, built lazily."""
@@ -437,7 +498,11 @@ class TextIndex:
     def search(self, q: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
         """All live slots with a positive score for a 1×V query row, and their scores (unordered)."""
         self._check()
-        q = _as_query(q)
+        slots, vals = self._search64(_as_query(q))
+        return slots, vals.astype(np.float32)
+
+    def _search64(self, q: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Live slots touched by a query and their exact float64 scores."""
         slots, vals = self._search_segment(q, self._main)
         seg, _ = self._delta()
         if seg is not None:
@@ -450,179 +515,125 @@ class TextIndex:
             slots, vals = slots[live], vals[live]
         return slots, vals
 
-    def _search_segment(
-        self, q: sp.csr_matrix, seg: _Segment, rows: np.ndarray | None = None, vals: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Touched rows of one segment mapped to slots (sparse scores may be given when already known)."""
-        if rows is None or vals is None:
-            rows, vals = sparse_scores(q, seg.T)
-        if seg.D is not None:
-            rows, vals = _add_dense(q, seg, rows, vals)
+    @staticmethod
+    def _search_segment(q: sp.csr_matrix, seg: _Segment) -> tuple[np.ndarray, np.ndarray]:
+        """Touched rows of one segment mapped to slots, with float64 scores."""
+        rows, vals = seg.search(q)
         return seg.owner[rows], vals
 
     def top_k(self, q: sp.csr_matrix, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Ids and scores of the k best documents for a query row (score desc, id asc).
 
-        Exact. When the query holds very frequent terms (kept as dense columns), their total contribution
-        to any document is at most ``min(||q_dense||, sum q_t * max_t)`` (rows have unit norm); if that is
-        below the k-th best score from the other terms, documents only those terms touch cannot enter the
-        top k, and only the few candidates near the top get the dense terms added.
+        Exact: pruned MaxScore over the main segment's postings (see :mod:`matching.retrieval.postings`),
+        every delta document scored, ties broken by id; the same result as ranking :meth:`search`.
         """
         self._check()
         q = _as_query(q)
-        main = self._main
-        if self.aggregation != "document" or main.D is None:
-            slots, vals = self.search(q)
-        else:
-            rows, partial = sparse_scores(q, main.T)
-            slots, vals = self._top_candidates(q, rows, partial, k)
-        return self._finish_top(slots, vals, k)
+        if self.aggregation != "document":
+            slots, vals = self._search64(q)
+            return self._finish_top(slots, vals, k)
+        return self._finish_top(*self._top_candidates(q, k), k)
 
     def _finish_top(self, slots: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Order candidate slots (score desc, id asc) and keep k."""
+        """Order candidate slots (score desc, id asc) and keep k; scores as float32."""
         ids = self.ids_[slots]
         order = top_k_order(vals, ids, k)
-        return ids[order], vals[order]
+        return ids[order], vals[order].astype(np.float32)
 
-    def _top_candidates(
-        self, q: sp.csr_matrix, rows: np.ndarray, partial: np.ndarray, k: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact scores of enough live slots to hold the top k, given the main segment's sparse partials."""
+    def _top_candidates(self, q: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The main segment's k best live slots (pruned) and every live delta slot, with exact scores."""
         main = self._main
-        pos = main.dense_pos[q.indices]
-        hit = pos >= 0
-        if hit.any():
-            live_slots = main.owner[rows]
-            live_partial = partial
-            if self._n - len(self._slot):  # tombstones exist
-                live = self.alive_[live_slots]
-                live_slots, live_partial = live_slots[live], partial[live]
-            w = q.data[hit].astype(np.float64)
-            p = pos[hit]
-            bound = min(float(np.sqrt((w**2).sum())), float((w * main.D_max[p]).sum()))
-            theta = _kth_largest(live_partial, k)
-            eps = 1e-6
-            if live_partial.size >= k and bound < theta - eps:
-                cand = np.flatnonzero(live_partial >= np.float32(theta - bound - 2 * eps))
-                slots, cand_partial = live_slots[cand], live_partial[cand]
-                add = q.data[hit] @ main.D[p[:, None], slots[None, :]]
-                vals = (cand_partial + add).astype(np.float32)
-            else:
-                slots, vals = self._search_segment(q, main, rows, partial)
-        else:
-            slots, vals = main.owner[rows], partial
+        if k <= 0 or q.nnz == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        r, p = main.rows, main.post
+        # document aggregation: main row r is slot r
+        slots, vals, _ = top_k_taat(
+            p.ptr, p.doc, p.val, p.tmax, LUT, q.indices, q.data, r.indptr, r.indices, r.data, r.norm2,
+            main.max_norm, self.alive_, self.ids_, k, r.n_rows, self._qdense(),
+        )  # fmt: skip
         seg, _ = self._delta()
         if seg is not None:
             s2, v2 = self._search_segment(q, seg)
-            slots, vals = np.concatenate([slots, s2]), np.concatenate([vals, v2])
-        live = self.alive_[slots]
-        if not live.all():
-            slots, vals = slots[live], vals[live]
+            live = self.alive_[s2]
+            slots, vals = np.concatenate([slots, s2[live]]), np.concatenate([vals, v2[live]])
         return slots, vals
+
+    def _qdense(self) -> np.ndarray:
+        """This thread's zeroed scratch array of one float64 per term (the kernels leave it zeroed)."""
+        local = self.__dict__.get("_local")
+        if local is None:
+            local = self.__dict__.setdefault("_local", threading.local())
+        buf = getattr(local, "qdense", None)
+        if buf is None or buf.size != self.n_terms_:
+            buf = local.qdense = np.zeros(self.n_terms_, dtype=np.float64)
+        return buf
 
     def query(self, doc: Document | str, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Ids and scores of the k best documents for a query document or text."""
         return self.top_k(self.encode_query(doc), k)
 
     def search_batch(self, Q: sp.csr_matrix, chunk_size: int = 512) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """For each query row in turn, its touched live slots and scores; chunked to bound memory."""
+        """For each query row in turn, its touched live slots and scores (``chunk_size`` is kept for callers)."""
         self._check()
-        Q = sp.csr_matrix(Q, dtype=np.float32)
-        seg, _ = self._delta()
-        for start, stop in self._chunks(Q, chunk_size):
-            Qc = Q[start:stop]
-            parts = [(Qc @ self._main.T, self._main)]
-            if seg is not None:
-                parts.append((Qc @ seg.T, seg))
-            for i in range(stop - start):
-                slots_l, vals_l = [], []
-                for S, sg in parts:
-                    a, b = S.indptr[i], S.indptr[i + 1]
-                    rows, vals = S.indices[a:b].astype(np.int64, copy=False), S.data[a:b]
-                    if sg.D is not None:
-                        rows, vals = _add_dense(Qc[i], sg, rows, vals)
-                    slots_l.append(sg.owner[rows])
-                    vals_l.append(vals)
-                slots = np.concatenate(slots_l) if len(slots_l) > 1 else slots_l[0]
-                vals = np.concatenate(vals_l) if len(vals_l) > 1 else vals_l[0]
-                if self.aggregation == "best_part" and slots.size:
-                    slots, vals = _group_max(slots, vals)
-                live = self.alive_[slots]
-                if not live.all():
-                    slots, vals = slots[live], vals[live]
-                yield slots, vals
-            del parts
-
-    def _chunks(self, Q: sp.csr_matrix, chunk_size: int) -> Iterator[tuple[int, int]]:
-        """Split query rows into chunks of at most chunk_size rows and about max_chunk_postings postings."""
-        df = np.diff(self._main.T.indptr)
-        cum = np.zeros(Q.nnz + 1, dtype=np.int64)
-        np.cumsum(df[Q.indices], out=cum[1:])
-        cost = cum[Q.indptr[1:]] - cum[Q.indptr[:-1]]
-        start = 0
-        n = Q.shape[0]
-        while start < n:
-            stop = start + 1
-            total = cost[start]
-            while stop < n and stop - start < chunk_size and total + cost[stop] <= self.max_chunk_postings:
-                total += cost[stop]
-                stop += 1
-            yield start, stop
-            start = stop
+        Q = _as_queries(Q)
+        for i in range(Q.shape[0]):
+            yield self.search(_row(Q, i))
 
     def top_k_batch(self, Q: sp.csr_matrix, k: int = 10, chunk_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k ids and scores for many query rows (padded with id -1 and score 0); equals :meth:`top_k`."""
+        """Top-k ids and scores for many query rows (padded with id -1 and score 0); equals :meth:`top_k`.
+
+        The compiled kernels release the GIL, so queries run on ``n_threads`` threads (``chunk_size`` is
+        kept for callers).
+        """
         self._check()
-        Q = sp.csr_matrix(Q, dtype=np.float32)
+        Q = _as_queries(Q)
         n = Q.shape[0]
-        out_ids = np.full((n, k), -1, dtype=np.int64)
-        out_scores = np.zeros((n, k), dtype=np.float32)
-        main = self._main
-        if self.aggregation != "document" or main.D is None:
-            rows_iter = enumerate(self.search_batch(Q, chunk_size))
-            for i, (slots, vals) in rows_iter:
-                ids, scores = self._finish_top(slots, vals, k)
+        out_ids = np.full((n, max(k, 0)), -1, dtype=np.int64)
+        out_scores = np.zeros((n, max(k, 0)), dtype=np.float32)
+        self._delta()  # build the lazy delta once, before threads share it
+
+        def run(lo: int, hi: int) -> None:
+            for i in range(lo, hi):
+                ids, scores = self.top_k(_row(Q, i), k)
                 out_ids[i, : ids.size], out_scores[i, : ids.size] = ids, scores
-            return out_ids, out_scores
-        for start, stop in self._chunks(Q, chunk_size):
-            Qc = Q[start:stop]
-            S = Qc @ main.T
-            for i in range(stop - start):
-                a, b = S.indptr[i], S.indptr[i + 1]
-                rows = S.indices[a:b].astype(np.int64, copy=False)
-                slots, vals = self._top_candidates(_as_query(Qc[i]), rows, S.data[a:b], k)
-                ids, scores = self._finish_top(slots, vals, k)
-                out_ids[start + i, : ids.size], out_scores[start + i, : ids.size] = ids, scores
+
+        threads = max(1, min(self.n_threads, n // 64))
+        if threads == 1:
+            run(0, n)
+        else:
+            bounds = np.linspace(0, n, threads + 1).astype(int)
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(run, bounds[:-1], bounds[1:]))
         return out_ids, out_scores
 
     # ------------------------------------------------------------ rows & presence
-    def _span(self, slot: int) -> tuple[sp.csr_matrix, int, int] | None:
-        """The segment matrix holding a slot's rows and their range in it, if any."""
-        seg, _ = self._delta()
-        for s in (self._main, seg):
+    def _span(self, slot: int, presence: bool = False) -> tuple[Rows, int, int] | None:
+        """The rows holding a slot (text or presence) and their range in them, if any."""
+        seg, pseg = self._delta()
+        for s in (self._pmain, pseg) if presence else (self._main, seg):
             if s is None:
                 continue
             # owners ascend within a segment (rows are laid out in slot order)
             a, b = np.searchsorted(s.owner, [slot, slot + 1])
             if b > a:
-                return s.X, int(a), int(b)
+                return s.rows, int(a), int(b)
         return None
 
     def rows(self, slot: int) -> sp.csr_matrix:
-        """The stored rows of a slot (one in document aggregation, its parts in best_part)."""
+        """The stored rows of a slot (one in document aggregation, its parts in best_part), float32."""
         span = self._span(slot)
         if span is None:
             return sp.csr_matrix((0, self.n_terms_), dtype=np.float32)
-        X, a, b = span
-        return X[a:b]
+        rows, a, b = span
+        return rows.csr(a, b)
 
     def score(self, q: sp.csr_matrix, id: int) -> float:
         """Score of one indexed document for a query row (its best part in best_part aggregation)."""
         rows = self.rows(self._slot[id])
         if rows.shape[0] == 0:
             return 0.0
-        vals = (rows @ _as_query(q).T).toarray().ravel()
-        return float(vals.max())
+        vals = (rows.astype(np.float64) @ _as_query(q).astype(np.float64).T).toarray().ravel()
+        return float(np.float32(vals.max()))
 
     def doc_vector(self, id: int) -> sp.csr_matrix | None:
         """The stored document row of an id (document aggregation), else None."""
@@ -631,27 +642,29 @@ class TextIndex:
         return self.rows(self._slot[id])
 
     def doc_terms(self, id: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Term ids (ascending) and weights of an id's stored document row (document aggregation), else None.
+        """Term ids (ascending) and float32 weights of an id's stored row (document aggregation), else None.
 
-        Views into the segment rather than a 1-row matrix: explanations read one per suggestion, and
-        building a sparse row costs far more than using it.
+        Arrays rather than a 1-row matrix: explanations read one per suggestion, and building a sparse row
+        costs far more than using it.
         """
         if self.aggregation != "document" or id not in self._slot:
             return None
         span = self._span(self._slot[id])
         if span is None:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-        X, a, b = span
-        lo, hi = X.indptr[a], X.indptr[b]
-        return X.indices[lo:hi], X.data[lo:hi]
+        rows, a, b = span
+        lo, hi = rows.indptr[a], rows.indptr[b]
+        return rows.indices[lo:hi], LUT[rows.data[lo:hi]]
 
     def presence_counts(self, term_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Live slots whose presence fields hold any of the terms, with how many of them."""
         self._check()
         if self._pmain is None or term_ids.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        q = sp.csr_matrix(
-            (np.ones(term_ids.size, dtype=np.float32), term_ids, [0, term_ids.size]), shape=(1, self.n_terms_)
+        q = _as_query(
+            sp.csr_matrix(
+                (np.ones(term_ids.size, dtype=np.float32), term_ids, [0, term_ids.size]), shape=(1, self.n_terms_)
+            )
         )
         slots, vals = self._search_segment(q, self._pmain)
         _, pseg = self._delta()
@@ -659,18 +672,15 @@ class TextIndex:
             s2, v2 = self._search_segment(q, pseg)
             slots, vals = np.concatenate([slots, s2]), np.concatenate([vals, v2])
         live = self.alive_[slots]
-        return slots[live], vals[live]
+        return slots[live], vals[live].astype(np.float32)
 
     def presence_terms(self, slot: int) -> np.ndarray:
         """Term ids present in a slot's presence fields."""
-        _, pseg = self._delta()
-        for s in (self._pmain, pseg):
-            if s is None:
-                continue
-            a, b = np.searchsorted(s.owner, [slot, slot + 1])
-            if b > a:
-                return s.X[a].indices.copy()
-        return np.zeros(0, dtype=np.int32)
+        span = self._span(slot, presence=True)
+        if span is None:
+            return np.zeros(0, dtype=np.int32)
+        rows, a, _ = span
+        return np.array(rows.indices[rows.indptr[a] : rows.indptr[a + 1]])
 
     def documents(self) -> Mapping[int, Document]:
         """The kept documents by id (empty unless ``keep_docs``)."""
@@ -681,29 +691,6 @@ class TextIndex:
         return self._slot.keys()
 
 
-def _add_dense(q: sp.csr_matrix, seg: _Segment, rows: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Add the query's frequent (dense-column) terms to sparse scores; returns all touched rows."""
-    pos = seg.dense_pos[q.indices]
-    hit = pos >= 0
-    if not hit.any():
-        return rows, vals
-    acc = np.zeros(seg.D.shape[1], dtype=np.float32)
-    tmp = np.empty_like(acc)
-    for p, w in zip(pos[hit].tolist(), q.data[hit].tolist(), strict=True):
-        np.multiply(seg.D[p], np.float32(w), out=tmp)
-        acc += tmp
-    acc[rows] += vals
-    rows = np.flatnonzero(acc)
-    return rows, acc[rows]
-
-
-def _kth_largest(vals: np.ndarray, k: int) -> float:
-    """The k-th largest value (0 when there are fewer than k)."""
-    if vals.size < k or k <= 0:
-        return 0.0
-    return float(np.partition(vals, vals.size - k)[vals.size - k])
-
-
 def _as_query(q: sp.csr_matrix) -> sp.csr_matrix:
     """A float32 1×V CSR query with sorted indices."""
     if not sp.isspmatrix_csr(q) or q.dtype != np.float32:
@@ -711,6 +698,22 @@ def _as_query(q: sp.csr_matrix) -> sp.csr_matrix:
     if not q.has_sorted_indices:
         q = q.sorted_indices()
     return q
+
+
+def _as_queries(Q: sp.csr_matrix) -> sp.csr_matrix:
+    """Float32 CSR query rows with sorted indices."""
+    Q = sp.csr_matrix(Q, dtype=np.float32)
+    if not Q.has_sorted_indices:
+        Q = Q.sorted_indices()
+    return Q
+
+
+def _row(Q: sp.csr_matrix, i: int) -> sp.csr_matrix:
+    """Row i of a CSR matrix as a 1×V CSR view (no copy of its entries)."""
+    a, b = Q.indptr[i], Q.indptr[i + 1]
+    out = sp.csr_matrix((Q.data[a:b], Q.indices[a:b], np.array([0, b - a])), shape=(1, Q.shape[1]), copy=False)
+    out.has_sorted_indices = True
+    return out
 
 
 def _group_max(slots: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

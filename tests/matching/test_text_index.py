@@ -118,18 +118,6 @@ def test_compaction_keeps_results_and_drops_tombstones() -> None:
     assert np.allclose(a_scores, b_scores, atol=1e-6)
 
 
-def test_dense_columns_for_frequent_terms_give_the_same_scores() -> None:
-    docs = [{"bio": f"通用平台 煤矿 第{i}项"} for i in range(40)] + [{"bio": "手术机器人"}]
-    ids = list(range(41))
-    sparse = TextIndex(vectorizer=TextVectorizer(analyzer="words"), dense_df=1.0).fit(ids, docs)
-    dense = TextIndex(vectorizer=TextVectorizer(analyzer="words"), dense_df=0.5, dense_min_docs=0).fit(ids, docs)
-    assert dense._main.D is not None
-    q = sparse.encode_query("通用平台 煤矿 第3项")
-    a, b = sparse.top_k(q, 41), dense.top_k(q, 41)
-    assert a[0].tolist() == b[0].tolist()
-    assert np.allclose(a[1], b[1], atol=1e-6)
-
-
 def test_best_part_scores_the_best_sentence() -> None:
     docs = [{"bio": "煤矿井下通信网络。手术机器人。石油化工。集成电路。"}, {"bio": "煤矿井下通信网络与手术机器人"}]
     index = TextIndex(vectorizer=TextVectorizer(analyzer="words"), aggregation="best_part").fit([1, 2], docs)
@@ -176,25 +164,3 @@ def test_batch_top_k_equals_single_queries(docs: list[list[str]], queries: list[
         assert ids[i, : s_ids.size].tolist() == s_ids.tolist()
         assert np.array_equal(scores[i, : s_ids.size], s_scores)
         assert (ids[i, s_ids.size :] == -1).all()
-
-
-def test_pruned_top_k_with_dense_terms_equals_exhaustive_and_batch() -> None:
-    rng = np.random.default_rng(0)
-    words = ["通用", "平台", "煤矿", "通信", "机器人", "芯片", "电池", "催化", "robot", "battery"]
-    docs = [{"bio": " ".join(rng.choice(words, size=6))} for _ in range(300)]
-    index = TextIndex(vectorizer=TextVectorizer(analyzer="words"), dense_df=0.3, dense_min_docs=0).fit(
-        list(range(300)), docs
-    )
-    assert index._main.D is not None
-    index.remove(7)
-    index.upsert(1000, {"bio": "煤矿 通信 通用"})
-    queries = ["通用 煤矿 通信", "机器人 芯片 平台", "通用 平台", "battery 电池 催化"]
-    Q = sp.vstack([index.encode_query(q) for q in queries], format="csr")
-    b_ids, b_scores = index.top_k_batch(Q, k=5, chunk_size=2)
-    for i in range(Q.shape[0]):
-        ids, scores = index.top_k(Q[i], 5)
-        slots, vals = index.search(Q[i])
-        order = top_k_order(vals, index.ids_[slots], 5)
-        assert np.allclose(scores, vals[order], atol=1e-6)
-        assert ids.tolist() == b_ids[i].tolist() and np.array_equal(scores, b_scores[i])
-        assert 7 not in ids.tolist()

@@ -1,0 +1,421 @@
+"""Compact rows and postings of a segment, and the compiled kernels that query them.
+
+Layout. A segment's rows are CSR arrays (``indptr`` int64, ``indices`` int32, ``data`` float16 kept as their
+uint16 bit patterns); its postings are the same entries term-major (``ptr`` int64, ``doc`` int32 row numbers
+ascending within a term, ``val`` uint16 float16 bits) with each term's largest weight (``tmax``). Six bytes an
+entry each way instead of eight: the stored weights *are* float16 (relative rounding at most 2**-11), both
+copies hold the very same values, so scores computed from either agree bit for bit.
+
+Exact rescoring sums in float64 in ascending term order — the order of a brute-force ``X @ q`` — and so does the
+full listing (:func:`taat`), so the pruned top-k (:func:`top_k_taat`), the listing and a brute-force sparse
+product give identical numbers and identical ties.
+
+Top-k is MaxScore term at a time (see :func:`top_k_taat`). Demands are long queries (a hundred terms and
+more, most of them common), where document-at-a-time WAND and block-max variants spend more on choosing the
+next document than they save; accumulating term at a time costs about a nanosecond a posting, and the pruning
+stops reading the long, low-weight postings of common terms as soon as they can no longer change the top k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+LUT = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+"""float16 bit pattern -> float32 value (256 KiB, stays in cache): the kernels read weights through it."""
+LUT[np.isnan(LUT)] = 0.0
+
+_TINY = np.float16(2.0**-24)
+
+
+def to_half(data: np.ndarray) -> np.ndarray:
+    """Weights as float16 bit patterns; a positive weight too small for float16 keeps the smallest one."""
+    half = np.asarray(data, dtype=np.float32).astype(np.float16)
+    half[(half == 0) & (np.asarray(data) > 0)] = _TINY
+    return half.view(np.uint16)
+
+
+@dataclass(slots=True)
+class Rows:
+    """Rows of a segment: CSR arrays with float16 weights (as uint16 bits)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    norm2: np.ndarray
+    n_terms: int
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self.indptr.size - 1
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries."""
+        return int(self.indices.size)
+
+    def csr(self, a: int = 0, b: int | None = None) -> sp.csr_matrix:
+        """Rows a..b as a float32 CSR matrix (a copy)."""
+        b = self.n_rows if b is None else b
+        lo, hi = int(self.indptr[a]), int(self.indptr[b])
+        indptr = np.asarray(self.indptr[a : b + 1], dtype=np.int64) - lo
+        data = LUT[self.data[lo:hi]]
+        out = sp.csr_matrix((data, np.asarray(self.indices[lo:hi]), indptr), shape=(b - a, self.n_terms))
+        out.has_sorted_indices = True
+        return out
+
+    @classmethod
+    def from_csr(cls, X: sp.csr_matrix) -> Rows:
+        """Compact rows of a CSR matrix (indices sorted within rows)."""
+        X = sp.csr_matrix(X)
+        if not X.has_sorted_indices:
+            X = X.sorted_indices()
+        X.eliminate_zeros()
+        data = to_half(X.data)
+        norm2 = np.zeros(X.shape[0], dtype=np.float64)
+        if data.size:
+            sq = LUT[data].astype(np.float64) ** 2
+            nonempty = np.diff(X.indptr) > 0
+            norm2[nonempty] = np.add.reduceat(sq, X.indptr[:-1][nonempty])
+        return cls(X.indptr.astype(np.int64), X.indices.astype(np.int32), data, norm2, int(X.shape[1]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays to save, by name."""
+        return {"indptr": self.indptr, "indices": self.indices, "data": self.data, "norm2": self.norm2}
+
+    @property
+    def max_norm(self) -> float:
+        """The largest row norm (bounds what unread terms can add to any row)."""
+        return float(np.sqrt(self.norm2.max())) if self.norm2.size else 0.0
+
+
+@dataclass(slots=True)
+class Postings:
+    """Term-major copy of a segment's rows with each term's largest weight."""
+
+    ptr: np.ndarray
+    doc: np.ndarray
+    val: np.ndarray
+    tmax: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: Rows) -> Postings:
+        """Build postings from rows by a counting sort (no float32 transpose is ever made)."""
+        n_terms = rows.n_terms
+        counts = np.bincount(rows.indices, minlength=n_terms)[:n_terms]
+        ptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        doc = np.empty(rows.nnz, dtype=np.int32)
+        val = np.empty(rows.nnz, dtype=np.uint16)
+        _transpose(rows.indptr, rows.indices, rows.data, ptr, doc, val)
+        tmax = np.zeros(n_terms, dtype=np.float32)
+        _term_max(ptr, val, LUT, tmax)
+        return cls(ptr, doc, val, tmax)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays to save, by name."""
+        return {
+            "ptr": self.ptr,
+            "doc": self.doc,
+            "val": self.val,
+            "tmax": self.tmax,
+        }
+
+    def df(self) -> np.ndarray:
+        """Postings per term."""
+        return np.diff(self.ptr)
+
+
+@numba.njit(cache=True, nogil=True)
+def _transpose(indptr, indices, data, ptr, doc, val):  # noqa: ANN001, ANN202
+    """Scatter row entries term-major; rows are visited in order, so each term's rows ascend."""
+    cur = ptr[:-1].copy()
+    for r in range(indptr.size - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            t = indices[p]
+            c = cur[t]
+            doc[c] = r
+            val[c] = data[p]
+            cur[t] = c + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _term_max(ptr, val, lut, tmax):  # noqa: ANN001, ANN202
+    """Each term's largest weight."""
+    for t in range(ptr.size - 1):
+        best = np.float32(0.0)
+        for p in range(ptr[t], ptr[t + 1]):
+            v = lut[val[p]]
+            if v > best:
+                best = v
+        tmax[t] = best
+
+
+@numba.njit(cache=True, nogil=True)
+def taat(ptr, doc, val, lut, qt, qw, n_rows, alive, use_alive):  # noqa: ANN001, ANN201
+    """All rows sharing a term with the query and their scores, term at a time (alive rows only if asked)."""
+    acc = np.zeros(n_rows, dtype=np.float64)
+    for j in range(qt.size):
+        t = qt[j]
+        if t < 0 or t >= ptr.size - 1:
+            continue
+        w = np.float64(qw[j])
+        for p in range(ptr[t], ptr[t + 1]):
+            acc[doc[p]] += w * np.float64(lut[val[p]])
+    count = 0
+    for r in range(n_rows):
+        if acc[r] != 0.0 and (not use_alive or alive[r]):
+            count += 1
+    rows = np.empty(count, dtype=np.int64)
+    out = np.empty(count, dtype=np.float64)
+    i = 0
+    for r in range(n_rows):
+        if acc[r] != 0.0 and (not use_alive or alive[r]):
+            rows[i] = r
+            out[i] = acc[r]
+            i += 1
+    return rows, out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_dot(indptr, indices, data, lut, r, qt, qw):  # noqa: ANN001, ANN202
+    """Exact score of one row: float64, ascending term order (as a brute-force product)."""
+    s = 0.0
+    p, e = indptr[r], indptr[r + 1]
+    j, m = 0, qt.size
+    while p < e and j < m:
+        a, b = indices[p], qt[j]
+        if a == b:
+            s += np.float64(qw[j]) * np.float64(lut[data[p]])
+            p += 1
+            j += 1
+        elif a < b:
+            p += 1
+        else:
+            j += 1
+    return s
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_dot_dense(indptr, data, indices, lut, r, qdense):  # noqa: ANN001, ANN202
+    """Exact score of one row against the query spread over a dense array (same order and sum as _row_dot)."""
+    s = 0.0
+    for p in range(indptr[r], indptr[r + 1]):
+        s += np.float64(lut[data[p]]) * qdense[indices[p]]
+    return s
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _worse(s1, id1, s2, id2):  # noqa: ANN001, ANN202
+    """Whether (s1, id1) ranks after (s2, id2): score descending, then id ascending."""
+    return s1 < s2 or (s1 == s2 and id1 > id2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift_down(hs, hid, hrow, size, i):  # noqa: ANN001, ANN202
+    """Restore the heap (worst at the root) below position i."""
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            return
+        worst = left
+        right = left + 1
+        if right < size and _worse(hs[right], hid[right], hs[left], hid[left]):
+            worst = right
+        if _worse(hs[worst], hid[worst], hs[i], hid[i]):
+            hs[i], hs[worst] = hs[worst], hs[i]
+            hid[i], hid[worst] = hid[worst], hid[i]
+            hrow[i], hrow[worst] = hrow[worst], hrow[i]
+            i = worst
+        else:
+            return
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _offer(hs, hid, hrow, size, k, s, did, d):  # noqa: ANN001, ANN202
+    """Offer an exactly scored row to the heap of the k best; returns the heap's size."""
+    if size < k:
+        i = size
+        hs[i], hid[i], hrow[i] = s, did, d
+        size += 1
+        while i > 0:
+            parent = (i - 1) // 2
+            if _worse(hs[i], hid[i], hs[parent], hid[parent]):
+                hs[i], hs[parent] = hs[parent], hs[i]
+                hid[i], hid[parent] = hid[parent], hid[i]
+                hrow[i], hrow[parent] = hrow[parent], hrow[i]
+                i = parent
+            else:
+                break
+    elif _worse(hs[0], hid[0], s, did):
+        hs[0], hid[0], hrow[0] = s, did, d
+        _sift_down(hs, hid, hrow, size, 0)
+    return size
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _may_reach(a, unread2, rest, qrest, theta, slack):  # noqa: ANN001, ANN202
+    """Whether partial score a plus min(rest, sqrt(qrest * unread2)) can reach θ (no square root taken)."""
+    need = theta / slack - a
+    if need <= 0.0:
+        return True
+    return rest >= need and qrest * unread2 >= need * need
+
+
+@numba.njit(cache=True, nogil=True)
+def top_k_taat(  # noqa: ANN201
+    ptr,
+    doc,
+    val,
+    tmax,
+    lut,
+    qt,
+    qw,
+    xptr,
+    xind,
+    xdata,
+    norm2,
+    max_norm,
+    alive,
+    ids,
+    k,
+    n_rows,
+    qdense,  # noqa: ANN001
+):
+    """The k best live rows for a query (score desc, id asc), their exact scores, and how many postings were read.
+
+    Term at a time, MaxScore-style, terms in descending order of their largest contribution. What the terms
+    left can still add to a row is bounded twice: by the sum of their largest weights, and (Cauchy-Schwarz) by
+    the norm of their query weights times the norm of the part of the row not yet read (``norm2`` less the
+    squares read so far). A row whose partial score reaches the k-th best exact score θ is rescored exactly at
+    once (raising θ). Once the terms left cannot lift an untouched row to θ, no new row can enter; touched rows
+    stay candidates only while their bound reaches θ; the terms left are read only for candidates (looked up
+    when they are few), or the candidates are rescored from their rows when that is cheaper.
+
+    ``qdense`` is a zeroed float64 scratch array of one entry per term (left zeroed on return).
+    """
+    m = qt.size
+    n_terms = ptr.size - 1
+    ub = np.zeros(m, dtype=np.float64)
+    for j in range(m):
+        t = qt[j]
+        if 0 <= t < n_terms:
+            ub[j] = np.float64(qw[j]) * np.float64(tmax[t])
+    order = np.argsort(-ub, kind="mergesort")
+    rest = np.zeros(m + 1, dtype=np.float64)  # rest[j]: sum of the largest contributions of terms order[j:]
+    qrest = np.zeros(m + 1, dtype=np.float64)  # qrest[j]: squared norm of their query weights
+    left = np.zeros(m + 1, dtype=np.int64)  # left[j]: their postings
+    for j in range(m - 1, -1, -1):
+        o = order[j]
+        rest[j] = rest[j + 1] + ub[o]
+        if ub[o] > 0.0:
+            qrest[j] = qrest[j + 1] + np.float64(qw[o]) * np.float64(qw[o])
+            left[j] = left[j + 1] + ptr[qt[o] + 1] - ptr[qt[o]]
+        else:
+            qrest[j] = qrest[j + 1]
+            left[j] = left[j + 1]
+    slack = 1.0 + 1e-9
+    for j in range(m):
+        if 0 <= qt[j] < qdense.size:
+            qdense[qt[j]] = np.float64(qw[j])
+    hs = np.empty(k, dtype=np.float64)
+    hid = np.empty(k, dtype=np.int64)
+    hrow = np.empty(k, dtype=np.int64)
+    size = 0
+    acc = np.zeros(n_rows, dtype=np.float64)
+    seen = np.zeros(n_rows, dtype=np.float64)  # squares of the weights read so far, per row
+    touched = np.empty(n_rows, dtype=np.int32)
+    nt = 0
+    theta = -1.0
+    gate = 0.0  # a row whose partial score reaches the gate is rescored and offered at once
+    read = 0
+    row_cost = 2.0 * xptr[n_rows] / max(n_rows, 1)  # a rescored row costs about two postings an entry
+    j = 0
+    while j < m and ub[order[j]] > 0.0:
+        if size == k and min(rest[j], np.sqrt(qrest[j]) * max_norm) * slack < theta:
+            break
+        o = order[j]
+        t = qt[o]
+        w = np.float64(qw[o])
+        for p in range(ptr[t], ptr[t + 1]):
+            d = doc[p]
+            a = acc[d]
+            if a == 0.0:
+                touched[nt] = d
+                nt += 1
+            v = np.float64(lut[val[p]])
+            a += w * v
+            seen[d] += v * v
+            if a >= gate:
+                a = -np.inf  # decided: rescored exactly (or dead), never offered twice
+                if alive[d]:
+                    size = _offer(hs, hid, hrow, size, k, _row_dot_dense(xptr, xdata, xind, lut, d, qdense), ids[d], d)
+                    if size == k:
+                        theta = hs[0]
+                        gate = theta / slack
+            acc[d] = a
+        read += ptr[t + 1] - ptr[t]
+        j += 1
+    # candidates: touched rows that the terms left can still lift to θ
+    cand = np.empty(nt, dtype=np.int32)
+    nc = 0
+    for i in range(nt):
+        d = touched[i]
+        a = acc[d]
+        if a > 0.0 and alive[d] and (size < k or _may_reach(a, norm2[d] - seen[d], rest[j], qrest[j], theta, slack)):
+            cand[nc] = d
+            nc += 1
+            continue
+        acc[d] = -np.inf
+    since = 0
+    while j < m and nc > 0 and ub[order[j]] > 0.0 and nc * row_cost >= left[j]:
+        o = order[j]
+        t = qt[o]
+        w = np.float64(qw[o])
+        a0, a1 = ptr[t], ptr[t + 1]
+        if nc * 16 < a1 - a0:  # few candidates: look each up
+            for i in range(nc):
+                d = cand[i]
+                p = a0 + np.searchsorted(doc[a0:a1], d)
+                if p < a1 and doc[p] == d:
+                    v = np.float64(lut[val[p]])
+                    acc[d] += w * v
+                    seen[d] += v * v
+            read += nc
+            since += nc
+        else:
+            for p in range(a0, a1):
+                d = doc[p]
+                if acc[d] > 0.0:
+                    v = np.float64(lut[val[p]])
+                    acc[d] += w * v
+                    seen[d] += v * v
+            read += a1 - a0
+            since += a1 - a0
+        j += 1
+        if size == k and 2 * since >= nc:  # prune now and then: a pass costs as much as reading nc postings
+            since = 0
+            keep = 0
+            for i in range(nc):
+                d = cand[i]
+                if _may_reach(acc[d], norm2[d] - seen[d], rest[j], qrest[j], theta, slack):
+                    cand[keep] = d
+                    keep += 1
+                else:
+                    acc[d] = -np.inf
+            nc = keep
+    for i in range(nc):  # the survivors, rescored exactly
+        d = cand[i]
+        if size == k and not _may_reach(acc[d], norm2[d] - seen[d], rest[j], qrest[j], theta, slack):
+            continue
+        size = _offer(hs, hid, hrow, size, k, _row_dot_dense(xptr, xdata, xind, lut, d, qdense), ids[d], d)
+        if size == k:
+            theta = hs[0]
+    for j in range(m):
+        if 0 <= qt[j] < qdense.size:
+            qdense[qt[j]] = 0.0
+    return hrow[:size].copy(), hs[:size].copy(), read
