@@ -166,12 +166,15 @@ class TextIndex:
             enc = self.vectorizer_.fit_encode(docs, presence_fields=presence)
         return self._build(ids, enc, docs if not streaming else None)
 
-    def fit_encoded(self, ids: Sequence[int], enc: Encoded, docs: Sequence[Document]) -> TextIndex:
-        """Index documents already encoded by the (fitted) vectorizer given as ``vectorizer``."""
+    def fit_encoded(self, ids: Sequence[int], enc: Encoded, docs: Sequence[Document] | None = None) -> TextIndex:
+        """Index documents already encoded by the (fitted) vectorizer given as ``vectorizer`` (the documents are
+        needed in ``"best_part"`` aggregation and to keep them)."""
         if self.vectorizer is None:
             raise ValueError("fit_encoded needs the fitted vectorizer as `vectorizer`")
+        if docs is None and self.aggregation == "best_part":
+            raise ValueError("best_part aggregation needs the documents")
         self.vectorizer_ = self.vectorizer
-        return self._build(ids, enc, list(docs))
+        return self._build(ids, enc, list(docs) if docs is not None else None)
 
     def _build(self, ids: Sequence[int], enc: Encoded, docs: list[Document] | None) -> TextIndex:
         """Lay out the main segment from encoded documents."""
