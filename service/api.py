@@ -22,6 +22,7 @@ from service.settings.routes import router as settings_router
 from service.stats.routes import router as stats_router
 from service.suggestions.routes import demand_router as demand_suggestions_router
 from service.suggestions.routes import expert_router as expert_suggestions_router
+from service.transfer.routes import router as imports_router
 from service.units.routes import router as units_router
 from service.vouchers.routes import router as vouchers_router
 
@@ -44,6 +45,7 @@ api_router.include_router(rounds_router, prefix="/rounds", tags=["rounds"])
 api_router.include_router(assignments_router, prefix="/assignments", tags=["assignments"])
 api_router.include_router(stats_router, prefix="/stats", tags=["stats"])
 api_router.include_router(settings_router, prefix="/settings", tags=["stats"])
+api_router.include_router(imports_router, prefix="/imports", tags=["imports"])
 api_router.include_router(audit.router, prefix="/audit", tags=["audit"])
 api_router.include_router(health.router, tags=["health"])
 api_router.include_router(observability.router, tags=["health"])

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # --- programme lifecycle (SPEC §7) ---
     # Enterprises' new demands start as drafts and need an administrator's review before they are published.
     demand_review: bool = False
+    # The console's cookies carry the Secure flag when true, never when false; unset: when the request is HTTPS
+    # (behind a TLS-terminating proxy, run uvicorn with --proxy-headers or set this to true).
+    console_secure_cookies: bool | None = None
 
     @field_validator("database_url")
     @classmethod

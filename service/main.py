@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from service.api import api_router
 from service.config import Settings, get_settings
+from service.console import install_console
 from service.db import make_engine
+from service.docs import install_docs
 from service.errors import install_error_handlers
 from service.observability import configure_logging, install_observability
 from service.suggestions.live import LiveMatcher, matcher_factory
@@ -53,10 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Match technology specialists to enterprises' technical demands",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_observability(app)
     app.include_router(api_router)
+    install_docs(app)
+    install_console(app)
     return app
 
 

@@ -1,0 +1,166 @@
+"""The console and the offline docs over the ASGI test client: sign-in cookies, CSRF, what each party sees."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import ADMIN_KEY, Api
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [v for k, v in attrs if k in ("src", "href", "action") and v]
+
+
+def references(html: str) -> list[str]:
+    parser = _Refs()
+    parser.feed(html)
+    return parser.urls
+
+
+def external(urls: list[str]) -> list[str]:
+    return [u for u in urls if urlsplit(u).netloc or u.startswith("//")]
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client: TestClient, key: str) -> None:
+    token = csrf_of(client.get("/console/login").text)
+    response = client.post("/console/login", data={"key": key, "csrf": token}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_docs_pages_load_every_asset_from_this_server(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    urls = references(response.text) + re.findall(r"url: ?'([^']+)'", response.text)
+    assert urls and external(urls) == []
+    assert not re.search(r"https?://(?!json-schema|www\.w3\.org)", response.text)
+    assert "img-src 'self' data:" in response.headers["content-security-policy"]
+    for url in references(response.text):
+        if url.startswith("/docs-assets/"):
+            asset = client.get(url)
+            assert asset.status_code == 200 and len(asset.content) > 1000, url
+
+
+def test_the_console_pages_and_assets_come_from_this_server(client: TestClient, api: Api) -> None:
+    sign_in(client, ADMIN_KEY)
+    for path in ("/console/login", "/console/stats", "/console/repositories/experts", "/console/import"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert external(references(page.text)) == [], path
+        for url in references(page.text):
+            if url.startswith("/console/static/"):
+                assert client.get(url).status_code == 200, url
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_signing_in_keeps_the_key_in_an_http_only_same_site_cookie(client: TestClient, api: Api) -> None:
+    enterprise = api.enterprise()
+    key = api.key("enterprise", enterprise_id=enterprise["id"])["key"]
+    token = csrf_of(client.get("/console/login").text)
+    response = client.post("/console/login", data={"key": key, "csrf": token}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console/demands"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("em_key="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    assert "Secure" not in cookie  # plain HTTP here; see the next test
+    assert key not in client.get("/console/demands").text
+
+
+def test_cookies_are_secure_under_https_or_when_the_setting_says_so(app, settings, api: Api) -> None:
+    with TestClient(app, base_url="https://testserver") as tls:
+        token = csrf_of(tls.get("/console/login").text)
+        response = tls.post("/console/login", data={"key": ADMIN_KEY, "csrf": token}, follow_redirects=False)
+        assert all("Secure" in c for c in response.headers.get_list("set-cookie"))
+    app.state.settings = settings.model_copy(update={"console_secure_cookies": True})
+    with TestClient(app) as plain:
+        app.state.settings = settings.model_copy(update={"console_secure_cookies": True})
+        response = plain.get("/console/login")
+        assert "Secure" in response.headers["set-cookie"]
+
+
+def test_a_wrong_key_is_refused_with_401_and_no_cookie(client: TestClient) -> None:
+    token = csrf_of(client.get("/console/login").text)
+    response = client.post("/console/login", data={"key": "nope", "csrf": token}, follow_redirects=False)
+    assert response.status_code == 401
+    assert "em_key" not in response.headers.get("set-cookie", "")
+
+
+def test_a_revoked_key_ends_the_session(client: TestClient, api: Api) -> None:
+    enterprise = api.enterprise()
+    minted = api.key("enterprise", enterprise_id=enterprise["id"])
+    sign_in(client, minted["key"])
+    assert client.get("/console/demands").status_code == 200
+    assert client.delete(f"/keys/{minted['id']}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+    response = client.get("/console/demands", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/console/login?")
+
+
+def test_form_posts_need_the_csrf_token_and_change_nothing_without_it(client: TestClient, api: Api) -> None:
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    sign_in(client, api.key("enterprise", enterprise_id=enterprise["id"])["key"])
+    for data in ({"status": "cancelled"}, {"status": "cancelled", "csrf": "forged-token"}):
+        response = client.post(f"/console/demands/{demand['id']}/status", data=data, follow_redirects=False)
+        assert response.status_code == 403
+    token = csrf_of(client.get(f"/console/demands/{demand['id']}").text)
+    cross_site = client.post(
+        f"/console/demands/{demand['id']}/status",
+        data={"status": "cancelled", "csrf": token},
+        headers={"Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert cross_site.status_code == 403
+    assert (
+        client.get(f"/demands/{demand['id']}", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()["status"]
+        == "open"
+    )
+    same_site = client.post(
+        f"/console/demands/{demand['id']}/status", data={"status": "cancelled", "csrf": token}, follow_redirects=False
+    )
+    assert same_site.status_code == 303
+
+
+def test_a_party_sees_only_what_the_api_shows_it(client: TestClient, api: Api) -> None:
+    mine, theirs = api.enterprise(), api.enterprise(name="沈阳另一家企业")
+    own = api.demand(mine["id"], title="我方需求")
+    hidden = api.demand(theirs["id"], title="对方草稿需求", status="draft")
+    public = api.demand(theirs["id"], title="对方公开需求")
+    sign_in(client, api.key("enterprise", enterprise_id=mine["id"])["key"])
+    listing = client.get("/console/demands").text
+    assert "我方需求" in listing and "对方公开需求" not in listing and "对方草稿需求" not in listing
+    assert client.get(f"/console/demands/{hidden['id']}").status_code == 403
+    shown = client.get(f"/console/demands/{public['id']}")
+    assert shown.status_code == 200 and 'id="edit-demand"' not in shown.text
+    assert 'id="edit-demand"' in client.get(f"/console/demands/{own['id']}").text
+    # Administrator pages answer with the API's refusal.
+    assert client.get("/console/stats").status_code == 403
+    assert client.get("/console/assignments").status_code == 403
+
+
+def test_after_sign_in_only_console_paths_are_followed(client: TestClient) -> None:
+    for target in ("https://evil.example/", "//evil.example", "/docs"):
+        token = csrf_of(client.get("/console/login").text)
+        response = client.post(
+            "/console/login", data={"key": ADMIN_KEY, "csrf": token, "next": target}, follow_redirects=False
+        )
+        assert response.headers["location"] == "/console/stats"
+
+
+def test_the_language_follows_the_browser_then_the_switch(client: TestClient) -> None:
+    assert "<h1>Sign in</h1>" in client.get("/console/login", headers={"Accept-Language": "en-GB,en"}).text
+    assert "<h1>登录</h1>" in client.get("/console/login", headers={"Accept-Language": "zh-CN"}).text
+    client.get("/console/lang/en?next=/console/login")
+    assert "<h1>Sign in</h1>" in client.get("/console/login", headers={"Accept-Language": "zh-CN"}).text
