@@ -226,6 +226,17 @@ def _int_or_text(text: str) -> int | str | None:
     return int(text) if text.lstrip("-").isdigit() and len(text) < 19 else text
 
 
+def _number(text: str) -> float | str | None:
+    """A typed number as a JSON number (the API's strict body types), else the text for the API to name."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if value == value and abs(value) != float("inf") else text
+
+
 def _offset(request: Request) -> int:
     raw = request.query_params.get("offset", "0")
     return int(raw) if raw.isdigit() and len(raw) < 10 else 0
@@ -717,8 +728,11 @@ async def move_engagement(ctx: Signed, engagement_id: int) -> Response:
 async def log_service(ctx: Signed, engagement_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
-    hours = _text(form, "hours")
-    body = {"date": _text(form, "date") or None, "hours": hours or None, "summary": _text(form, "summary")}
+    body = {
+        "date": _text(form, "date") or None,
+        "hours": _number(_text(form, "hours")),
+        "summary": _text(form, "summary"),
+    }
     try:
         await api.post(f"/engagements/{engagement_id}/logs", body)
     except ApiError as exc:

@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import Session
 from starlette.responses import Response
 
-from service.auth import Principal, current_principal
+from service.auth import Principal, authenticate
 from service.errors import Unauthorized
 
 KEY_COOKIE = "em_key"
@@ -104,9 +104,7 @@ async def resolve_principal(request: Request, key: str) -> Principal | None:
     def resolve() -> Principal | None:
         with Session(request.app.state.engine) as db_session:
             try:
-                return current_principal(
-                    request, db_session, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key)
-                )
+                return authenticate(request, db_session, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key))
             except Unauthorized:
                 return None
 

@@ -91,6 +91,7 @@ def test_enterprise_posts_a_demand_reviews_suggestions_and_selects(page: Any, li
     assert api_first["reasons"][0]["zh"] in first.locator("ul.reasons").last.inner_text()
     assert first.locator("table.components tr").count() == len(api_first["components"])
     shot(page, "enterprise-suggestions")
+    shot(page, "readme-enterprise-suggestions", full_page=False)
 
     # Select the first specialist with one click; express interest in the second.
     first.locator("button", has_text="选定").click()
@@ -165,6 +166,7 @@ def test_specialist_sees_suggestions_answers_an_offer_and_logs_service(page: Any
     assert api_page["items"][0]["demand"]["title"] in cards.nth(0).inner_text()
     assert api_page["items"][0]["reasons"][0]["zh"] in cards.nth(0).inner_text()
     shot(page, "specialist-suggestions")
+    shot(page, "readme-specialist-suggestions", full_page=False)
     card = page.locator(f"article.suggestion[data-demand-id='{demand['id']}']")
     if card.count() == 0:  # beyond the first page: interest from the API, as a second tab would
         page.goto(f"/console/suggestions?offset={10}")
@@ -224,6 +226,7 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
     for chart in ("demands_by_region", "demands_by_industry", "experts_by_origin", "experts_by_load"):
         assert page.locator(f"#chart-{chart} svg g.bar").count() >= 1
     shot(page, "admin-stats")
+    shot(page, "readme-admin-stats", full_page=False)
 
     # Repositories with filters and paging.
     page.click("nav >> text=专家库")
@@ -263,8 +266,8 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
     shot(page, "admin-import")
 
     # A mutual-selection round: open, rank both sides, close, read the stable result.
-    d1, d2 = (live_server.demand_by_external_id(e) for e in ("DEM-020", "DEM-021"))
-    x1, x2 = (live_server.expert_by_external_id(e) for e in ("EXP-020", "EXP-021"))
+    d1, d2 = (live_server.demand_by_external_id(e) for e in ("DEM-060", "DEM-061"))
+    x1, x2 = (live_server.expert_by_external_id(e) for e in ("EXP-070", "EXP-071"))
     page.click("nav >> text=双选轮次")
     page.fill("#round-form input[name=name]", "界面测试轮次")
     page.fill("#round-form input[name=demand_ids]", f"{d1['id']}, {d2['id']}")
