@@ -469,6 +469,8 @@ async def demand_page(ctx: Signed, demand_id: int) -> Response:
         api, "experts", [i["expert_id"] for i in interests["items"]] + [e["expert_id"] for e in engagements["items"]]
     )
     enterprise = (await _names(api, "enterprises", [demand["enterprise_id"]])).get(demand["enterprise_id"])
+    reviews = await _optional(api, f"/demands/{demand_id}/reviews", limit=100)
+    settings = getattr(ctx.request.app.state, "settings", None)
     principal = ctx.principal
     assert principal is not None
     return ctx.render(
@@ -478,6 +480,9 @@ async def demand_page(ctx: Signed, demand_id: int) -> Response:
         owner=principal.is_admin or principal.is_enterprise(demand["enterprise_id"]),
         enterprise=enterprise,
         moves=sorted(s.value for s in CLIENT_TRANSITIONS.get(DemandStatus(demand["status"]), ())),
+        # With review on (SPEC 7.1) an enterprise's draft goes to review instead of straight to open.
+        review=bool(getattr(settings, "demand_review", False)),
+        reviews=reviews,
         suggestions=suggestions,
         suggestion_pager=_pager(ctx.request, suggestions),
         suggestion_error=suggestion_error,
@@ -519,6 +524,29 @@ async def move_demand(ctx: Signed, demand_id: int) -> Response:
     form = await _form(ctx)
     try:
         await api.patch(f"/demands/{demand_id}", {"status": _text(form, "status")})
+    except ApiError as exc:
+        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
+    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("status_changed"))
+
+
+@router.post("/demands/{demand_id}/submit")
+async def submit_demand(ctx: Signed, demand_id: int) -> Response:
+    api = ctx.need_api()
+    await _form(ctx)
+    try:
+        await api.post(f"/demands/{demand_id}/submit")
+    except ApiError as exc:
+        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
+    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("submitted_for_review"))
+
+
+@router.post("/demands/{demand_id}/review")
+async def review_demand(ctx: Signed, demand_id: int) -> Response:
+    api = ctx.need_api()
+    form = await _form(ctx)
+    body = {"decision": _text(form, "decision"), "comment": _text(form, "comment")}
+    try:
+        await api.post(f"/demands/{demand_id}/review", body)
     except ApiError as exc:
         return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
     return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("status_changed"))
@@ -655,7 +683,11 @@ def _actions(principal: Principal | None, engagement: dict[str, Any]) -> list[st
     status = EngagementStatus(engagement["status"])
     allowed = TRANSITIONS.get(status, frozenset())
     out = []
-    for action, (target, _, parties) in MOVES.items():
+    for action, spec in MOVES.items():
+        target, parties = spec[0], spec[2]
+        source = spec[3] if len(spec) > 3 else None  # the state the move starts from, where the table names it
+        if source is not None and source != status:
+            continue
         if target in allowed and (principal.is_admin or principal.role.value in parties):
             out.append(action)
     return out

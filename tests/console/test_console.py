@@ -164,3 +164,38 @@ def test_the_language_follows_the_browser_then_the_switch(client: TestClient) ->
     assert "<h1>登录</h1>" in client.get("/console/login", headers={"Accept-Language": "zh-CN"}).text
     client.get("/console/lang/en?next=/console/login")
     assert "<h1>Sign in</h1>" in client.get("/console/login", headers={"Accept-Language": "zh-CN"}).text
+
+
+def test_with_review_on_a_draft_is_submitted_and_an_administrator_approves_it(app, settings, api: Api) -> None:
+    with TestClient(app) as client:
+        app.state.settings = settings.model_copy(update={"demand_review": True})
+        enterprise = Api(client).enterprise()
+        key = Api(client).key("enterprise", enterprise_id=enterprise["id"])["key"]
+        sign_in(client, key)
+        token = csrf_of(client.get("/console/demands/new").text)
+        form = {
+            "csrf": token,
+            "title": "焊接机器人路径规划",
+            "description": "需要离线编程与焊缝跟踪。",
+            "status": "open",
+            "headcount": "1",
+            "term_months": "6",
+        }
+        created = client.post("/console/demands", data=form, follow_redirects=False)
+        assert created.status_code == 303
+        demand_id = int(created.headers["location"].rsplit("/", 1)[1])
+        page = client.get(f"/console/demands/{demand_id}").text
+        assert "草稿" in page and "提交审核" in page and "提交发布" not in page
+        assert client.post(f"/console/demands/{demand_id}/submit", data={"csrf": token}).status_code == 200
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        assert client.get(f"/demands/{demand_id}", headers=admin).json()["status"] == "in_review"
+        client.cookies.clear()
+        sign_in(client, ADMIN_KEY)
+        token = csrf_of(client.get(f"/console/demands/{demand_id}").text)
+        assert 'id="review-demand"' in client.get(f"/console/demands/{demand_id}").text
+        reviewed = client.post(
+            f"/console/demands/{demand_id}/review",
+            data={"csrf": token, "decision": "approve", "comment": "同意发布"},
+        )
+        assert reviewed.status_code == 200 and "同意发布" in reviewed.text
+        assert client.get(f"/demands/{demand_id}", headers=admin).json()["status"] == "open"
