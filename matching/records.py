@@ -31,6 +31,7 @@ class ExpertProfile:
     conflicts: frozenset[int] = field(default_factory=frozenset)
     mean_rating: float | None = None
     engaged: frozenset[int] = field(default_factory=frozenset)  # demands they are offered or active on
+    last_grade: str | None = None  # excellent | good | pass | fail in their latest periodic assessment
 
 
 @dataclass(frozen=True, slots=True)

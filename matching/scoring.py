@@ -21,7 +21,9 @@ Soft factors, each in [0, 1] with a reason:
   Shanxi and Heilongjiang run the same kind of programme): in_province 1, out_of_province 0.5,
   foreign 0.5 (out-of-province and foreign specialists are welcome, so they are halved rather than zeroed);
 * ``capacity`` — spare capacity ``1 - load / capacity`` (spreads the load);
-* ``rating`` — past ratings ``(mean_rating - 1) / 4``, 0.5 (neutral) when there are none.
+* ``rating`` — past ratings ``(mean_rating - 1) / 4``, 0.5 (neutral) when there are none;
+* ``assessment`` — the last periodic-assessment grade: excellent 1, good 0.75, pass 0.5, fail 0, 0.5 (neutral)
+  when never graded; its weight defaults to 0 (a programme opts in).
 
 Topic fit first: the soft factors *scale* text relevance instead of adding to it. With the weights
 normalised to sum 1, the score is ``text * (w_text + sum_soft w_c * value_c)``: a pair's soft factors move its
@@ -45,7 +47,15 @@ from matching.records import DemandProfile, ExpertProfile
 from matching.regions import Region, resolve_region
 
 SCORE_DECIMALS = 4
-COMPONENTS = ("text", "industry", "proximity", "origin", "capacity", "rating")
+COMPONENTS = ("text", "industry", "proximity", "origin", "capacity", "rating", "assessment")
+# The last periodic-assessment grade as a value in [0, 1]; a specialist not graded yet is neutral (0.5).
+GRADE_VALUE = {"excellent": 1.0, "good": 0.75, "pass": 0.5, "fail": 0.0}
+_GRADE_NAMES = {
+    "excellent": ("excellent", "优秀"),
+    "good": ("good", "良好"),
+    "pass": ("pass", "合格"),
+    "fail": ("fail", "不合格"),
+}
 
 ORIGINS = ("in_province", "out_of_province", "foreign")
 ORIGIN_CODE = {name: i for i, name in enumerate(ORIGINS)}
@@ -77,6 +87,7 @@ class ScoreWeights:
     origin: float = 0.06
     capacity: float = 0.03
     rating: float = 0.03
+    assessment: float = 0.0
 
     def normalised(self) -> np.ndarray:
         """Weights in :data:`COMPONENTS` order, summing to 1."""
@@ -205,6 +216,7 @@ class ExpertTable(_Columns):
         "province": (np.int32, -1),
         "travels": (np.bool_, True),
         "rating": (np.float64, np.nan),
+        "grade": (np.float64, 0.5),
     }
 
     def set(self, slot: int, p: ExpertProfile, regions: RegionCodes) -> None:
@@ -218,6 +230,7 @@ class ExpertTable(_Columns):
         c["city"][slot], c["province"][slot] = regions.encode(p.region)
         c["travels"][slot] = p.travels
         c["rating"][slot] = np.nan if p.mean_rating is None else p.mean_rating
+        c["grade"][slot] = GRADE_VALUE.get(p.last_grade or "", 0.5)
 
 
 class DemandTable(_Columns):
@@ -287,7 +300,7 @@ def score_pairs(
     capacity = np.clip(1.0 - e["load"] / cap, 0.0, 1.0)
     rating = np.where(np.isnan(e["rating"]), 0.5, np.clip((e["rating"] - 1.0) / 4.0, 0.0, 1.0))
     comps = np.empty((len(COMPONENTS), n), dtype=np.float64)
-    for i, values in enumerate((text, industry, proximity, origin, capacity, rating)):
+    for i, values in enumerate((text, industry, proximity, origin, capacity, rating, e["grade"])):
         comps[i] = np.broadcast_to(values, (n,))
     np.clip(comps, 0.0, 1.0, out=comps)
     # topic fit first: the soft factors scale text relevance within [w_text, 1] (see the module docstring)
@@ -397,6 +410,9 @@ def component_reasons(
         out.append(
             Reason("past_ratings", f"Past ratings average {r:.1f} of 5", f"历史服务评价平均{r:.1f}分（满分5分）")
         )
+    if expert.last_grade in _GRADE_NAMES:
+        en, zh = _GRADE_NAMES[expert.last_grade]
+        out.append(Reason("last_assessment", f"Graded {en} in the last assessment", f"最近一次考核等级：{zh}"))
     return out
 
 

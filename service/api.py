@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from service import audit, health, observability
+from service.assessments.routes import router as assessments_router
 from service.assignments.routes import router as assignments_router
 from service.body import guard_json_body
 from service.demands.routes import router as demands_router
@@ -40,6 +41,7 @@ api_router.include_router(demand_suggestions_router, prefix="/demands", tags=["s
 api_router.include_router(expert_suggestions_router, prefix="/experts", tags=["suggestions"])
 api_router.include_router(engagement_issues_router, prefix="/engagements", tags=["issues"])
 api_router.include_router(issues_router, prefix="/issues", tags=["issues"])
+api_router.include_router(assessments_router, prefix="/assessments", tags=["assessments"])
 api_router.include_router(vouchers_router, prefix="/vouchers", tags=["vouchers"])
 api_router.include_router(rounds_router, prefix="/rounds", tags=["rounds"])
 api_router.include_router(assignments_router, prefix="/assignments", tags=["assignments"])

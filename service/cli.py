@@ -301,10 +301,14 @@ def _export_with(label: str, fmt: Format | None, output: Path | None, headers: s
         else:
             # Write beside the target and rename, so a crash never leaves a half-written export under its name.
             partial = output.with_name(output.name + ".part")
-            with partial.open("wb") as handle:
-                count = write(engine, fmt, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                with partial.open("wb") as handle:
+                    count = write(engine, fmt, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
             partial.replace(output)
     finally:
         engine.dispose()
@@ -346,6 +350,29 @@ _finance_command(
     "redemptions",
     "Export every voucher redemption (engagement, parties, amount, balance after) for the finance office.",
 )
+
+
+@export_app.command("assessment")
+def export_assessment(
+    assessment_id: Annotated[int, typer.Argument(help="the assessment's id (GET /assessments)")],
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+    headers: HeadersOption = "en",
+) -> None:
+    """Export one periodic assessment: a row per specialist, each part of the score a column."""
+    from service.assessments.exports import UnknownAssessment, export
+
+    try:
+        _export_with(
+            "specialists",
+            fmt,
+            output,
+            headers,
+            lambda engine, f, handle: export(engine, assessment_id, f, handle, headers=headers),
+        )
+    except UnknownAssessment as exc:
+        console.print(str(exc), style="red")
+        raise typer.Exit(2) from exc
 
 
 @app.command(

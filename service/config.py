@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     suggestion_cache: int = Field(default=2048, ge=0)
     db_pool_size: int = 10
     db_statement_timeout_ms: int = 15000
+    # Periodic assessment (SPEC §8.3): service hours expected per engagement served in a period (full marks).
+    assessment_hours_target: float = Field(default=40.0, gt=0, le=10_000)
     # Matching (SPEC §3): score weights (any non-negative scale; text must be more than half of the total, so
     # soft factors only break ties among comparable fits), field weights of the text relevance, home province.
     weight_text: float = Field(default=0.75, ge=0)
@@ -44,6 +46,7 @@ class Settings(BaseSettings):
     weight_origin: float = Field(default=0.06, ge=0, description="in-province institutions first (tie-breaker)")
     weight_capacity: float = Field(default=0.03, ge=0)
     weight_rating: float = Field(default=0.03, ge=0)
+    weight_assessment: float = Field(default=0.0, ge=0, description="the last assessment grade (SPEC §8.3)")
     expert_field_weights: dict[str, float] = Field(default_factory=lambda: dict(EXPERT_FIELD_WEIGHTS))
     demand_field_weights: dict[str, float] = Field(default_factory=lambda: dict(DEMAND_FIELD_WEIGHTS))
     home_province: str = "辽宁"
@@ -106,6 +109,7 @@ class Settings(BaseSettings):
             origin=self.weight_origin,
             capacity=self.weight_capacity,
             rating=self.weight_rating,
+            assessment=self.weight_assessment,
         )
 
     def matching_options(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from service.assessments.models import Assessment, AssessmentScore
 from service.assignments.models import Assignment
 from service.audit import AuditEvent
 from service.common import RecordChange
@@ -19,6 +20,8 @@ from service.vouchers.models import Redemption, Voucher
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Assessment",
+    "AssessmentScore",
     "ApiKey",
     "Assignment",
     "AuditEvent",

@@ -56,7 +56,19 @@ def _mean_ratings(db_session: Session, ids: list[int] | None) -> dict[int, float
     return out
 
 
-def expert_profile(expert: Expert, *, engaged: Iterable[int] = (), mean_rating: float | None = None) -> ExpertProfile:
+def _last_grades(db_session: Session, ids: list[int] | None) -> dict[int, str]:
+    """Each specialist's grade in their latest periodic assessment (SPEC §8.3)."""
+    from service.assessments.service import last_grades
+
+    out: dict[int, str] = {}
+    for part in [None] if ids is None else _chunks(ids):
+        out.update(last_grades(db_session, part))
+    return out
+
+
+def expert_profile(
+    expert: Expert, *, engaged: Iterable[int] = (), mean_rating: float | None = None, last_grade: str | None = None
+) -> ExpertProfile:
     """One specialist as the matcher sees them (their load is the number of demands they are engaged on)."""
     engaged = frozenset(engaged)
     return ExpertProfile(
@@ -78,6 +90,7 @@ def expert_profile(expert: Expert, *, engaged: Iterable[int] = (), mean_rating: 
         conflicts=frozenset(expert.conflicts or ()),
         mean_rating=mean_rating,
         engaged=engaged,
+        last_grade=last_grade,
     )
 
 
@@ -110,8 +123,11 @@ def load_experts(db_session: Session, ids: list[int] | None = None) -> dict[int,
     wanted = None if ids is None else [e.id for e in rows]
     engaged = _live_demands(db_session, wanted)  # type: ignore[arg-type]
     ratings = _mean_ratings(db_session, wanted)  # type: ignore[arg-type]
+    grades = _last_grades(db_session, wanted)  # type: ignore[arg-type]
     return {
-        e.id: expert_profile(e, engaged=engaged.get(e.id, ()), mean_rating=ratings.get(e.id))  # type: ignore[misc]
+        e.id: expert_profile(  # type: ignore[misc]
+            e, engaged=engaged.get(e.id, ()), mean_rating=ratings.get(e.id), last_grade=grades.get(e.id)
+        )
         for e in rows
     }
 

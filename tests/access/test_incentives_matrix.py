@@ -70,6 +70,15 @@ ROUTES: list[Case] = [
         (CREATED, CREATED, DENY, DENY, DENY, ANON, ANON),
         lambda ids: {"engagement_id": ids["completed"], "amount_cny": 5},
     ),
+    Case("POST", "/assessments", (CREATED, DENY, DENY, DENY, DENY, ANON, ANON), lambda ids: {"period": "2026"}),
+    Case("GET", "/assessments", (OK, DENY, DENY, OK, OK, ANON, ANON)),
+    Case("GET", "/assessments/{assessment}", (OK, DENY, DENY, OK, DENY, ANON, ANON)),
+    Case(
+        "PATCH",
+        "/assessments/{assessment}/scores/{expert_x}",
+        (OK, DENY, DENY, DENY, DENY, ANON, ANON),
+        lambda ids: {"score": 80, "reason": "调整"},
+    ),
 ]
 
 
@@ -103,8 +112,12 @@ def ids(client, world: World) -> dict[str, int]:  # type: ignore[no-untyped-def]
         ).json()
         for kind, holder in (("enterprise", "enterprise_a"), ("expert", "expert_x"))
     ]
+    assessment = client.post(
+        "/assessments", json={"period": "2026", "expert_ids": [base["expert_x"]]}, headers=ADMIN
+    ).json()
     return {
         **base,
+        "assessment": assessment["id"],
         "engagement": engagement["id"],
         "issue": issue["id"],
         "resolved_issue": resolved["id"],

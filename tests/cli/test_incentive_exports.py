@@ -77,3 +77,30 @@ def test_redemptions_export_as_xlsx_and_jsonl_with_the_balance_after_each(api: A
     assert [r["amount_cny"] for r in records] == [1200.5, 800.0] and records[0]["holder_type"] == "enterprise"
     assert records[0]["voucher_id"] == voucher["id"] and records[0]["expert"] == "王芳"
     assert cli("export", "redemptions", "--headers", "fr").exit_code == 2
+
+
+def test_an_assessment_exports_one_row_per_specialist_with_each_part_a_column(api: Api, cli, tmp_path: Path) -> None:
+    _world(api)
+    api.expert(name="未服务专家")
+    year = str(datetime.now(UTC).year)
+    assessment = api.client.post("/assessments", json={"period": year}, headers=ADMIN).json()
+    target = tmp_path / "考核.xlsx"
+    result = cli("export", "assessment", assessment["id"], "--headers", "zh", "--output", target)
+    assert result.exit_code == 0, result.stderr
+    rows = list(load_workbook(target).active.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:8] == ["考核周期", "专家ID", "专家", "单位", "服务评价得分（35）", "服务时长得分（20）",
+                          "问题解决得分（25）", "服务完成得分（20）"]  # fmt: skip
+    assert len(rows) == 3
+    served, idle = rows[1], rows[2]
+    scores = {s["expert_id"]: s for s in assessment["scores"]["items"]}
+    wang = scores[served[header.index("专家ID")]]
+    parts = [served[header.index(c)] for c in header[4:8]]
+    assert parts == [wang["parts"][p] for p in ("ratings", "service_hours", "issues", "completion")]
+    assert served[header.index("最终得分")] == wang["score"] and served[header.index("专家")] == "王芳"
+    assert idle[header.index("等级")] == "未考核" and idle[header.index("最终得分")] is None
+    english = cli("export", "assessment", assessment["id"])
+    assert english.stdout.lstrip("\ufeff").startswith("period,expert_id,expert,institution,ratings,service_hours")
+    missing = cli("export", "assessment", "424242", "--output", tmp_path / "none.csv")
+    assert missing.exit_code == 2 and not (tmp_path / "none.csv").exists()
+    assert not (tmp_path / "none.csv.part").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.factories import ADMIN, bearer
 from tests.suggestions.conftest import World, ids
 
-COMPONENTS = {"text", "industry", "proximity", "origin", "capacity", "rating"}
+COMPONENTS = {"text", "industry", "proximity", "origin", "capacity", "rating", "assessment"}
 
 
 def test_demand_suggestions_rank_specialists_with_components_and_reasons(world: World) -> None:
