@@ -161,3 +161,14 @@ class AssessmentPublic(PublicRecord):
     parts: list[PartDefinition]
     parameters: dict[str, Any]
     scores: ScorePage
+
+
+class AssessmentStats(SQLModel):
+    """The latest assessment's figures for /stats."""
+
+    id: int
+    period: str
+    created_at: UtcDateTime
+    experts: int
+    grades: dict[str, int] = PydanticField(description="specialists per grade, and those not assessed")
+    mean_score: float | None = PydanticField(description="mean score of the assessed specialists")

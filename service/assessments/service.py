@@ -35,6 +35,7 @@ from service.assessments.models import (
     AssessmentCreate,
     AssessmentPublic,
     AssessmentScore,
+    AssessmentStats,
     Grade,
     PartDefinition,
     ScoreAdjust,
@@ -417,3 +418,24 @@ def last_grades(db_session: Session, expert_ids: list[int] | None) -> dict[int, 
 
 
 __all__ = ["GRADE_ZH", "PARTS", "PART_ZH"]
+
+
+def stats(*, db_session: Session) -> AssessmentStats | None:
+    """The latest assessment's grade distribution and mean score (None before the first assessment)."""
+    latest = db_session.exec(select(Assessment).order_by(col(Assessment.id).desc()).limit(1)).first()
+    if latest is None:
+        return None
+    grades = grade_counts(db_session, latest.id)  # type: ignore[arg-type]
+    mean = db_session.exec(
+        select(func.avg(AssessmentScore.score)).where(
+            AssessmentScore.assessment_id == latest.id, col(AssessmentScore.score).is_not(None)
+        )
+    ).one()
+    return AssessmentStats(
+        id=latest.id,  # type: ignore[arg-type]
+        period=latest.period,
+        created_at=latest.created_at,
+        experts=sum(grades.values()),
+        grades=grades,
+        mean_score=round(float(mean), 2) if mean is not None else None,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from service.assessments.models import AssessmentStats
 from service.issues.models import IssueStats
 from service.vouchers.models import VoucherStats
 
@@ -64,4 +65,5 @@ class ProgrammeStats(BaseModel):
     time_to_first_engagement: TimeToFirstEngagement
     issues: IssueStats
     vouchers: VoucherStats
+    assessment: AssessmentStats | None = Field(description="the latest periodic assessment (null before the first)")
     units: list[UnitStats] = Field(default_factory=list, description="per dispatching unit, in id order")

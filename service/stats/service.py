@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from service.assessments import service as assessments_service
 from service.common import _as_utc
 from service.demands.models import Demand, DemandStatus
 from service.engagements.models import LIVE_STATUSES, Engagement
@@ -163,5 +164,6 @@ def programme_stats(*, db_session: Session) -> ProgrammeStats:
         time_to_first_engagement=_time_to_first(db_session),
         issues=issues_service.stats(db_session=db_session),
         vouchers=vouchers_service.stats(db_session=db_session),
+        assessment=assessments_service.stats(db_session=db_session),
         units=_unit_stats(db_session),
     )

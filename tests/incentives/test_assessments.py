@@ -61,6 +61,11 @@ def test_the_score_is_the_sum_of_documented_parts_and_the_grade_follows(parties:
     y = _score(assessment, parties.expert_y["id"])
     assert (y["assessed"], y["score"], y["grade"]) == (False, None, None)
     assert assessment["grades"] == {"excellent": 0, "good": 0, "pass": 1, "fail": 0, "not_assessed": 1}
+    figures = parties.client.get("/stats", headers=ADMIN).json()["assessment"]
+    assert (figures["id"], figures["period"], figures["experts"], figures["mean_score"]) == (
+        assessment["id"], YEAR, 2, 64.8
+    )  # fmt: skip
+    assert figures["grades"] == assessment["grades"]
 
 
 def test_recomputing_over_the_same_data_gives_the_same_scores(parties: Parties) -> None:
