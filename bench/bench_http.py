@@ -16,6 +16,7 @@ What it does:
    printed as the "warm-up pass" row. Steps 2-3 run once per ``--suggestion-cache`` value: by default first with
    the page cache off (every request computes its page: the cost of a first question) and then with it on (after
    the warm-up pass every demand's first page is cached: the cost of a repeated question while nothing changes).
+   ``--suggestion-cache`` values are EXPERTMATCH_SUGGESTION_CACHE_MIB, the per-worker page cache in MiB.
 3. Drives 20 concurrent clients for ``--duration`` seconds at random demands (``GET /demands/{id}/suggestions``,
    default page) and at random specialists (``GET /experts/{id}/suggestions``) with ``wrk`` when installed (a Lua
    script picks the id per request and reports p50/p95/p99), else with threads of ``httpx`` clients.
@@ -445,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         "--suggestion-cache",
         type=int,
         nargs="+",
-        default=[0, 8192],
-        help="EXPERTMATCH_SUGGESTION_CACHE values to serve with, one full set of runs each (0 computes every page)",
+        default=[0, 256],
+        help="EXPERTMATCH_SUGGESTION_CACHE_MIB values to serve with, one full set of runs each (0 computes every page)",
     )
     args = parser.parse_args(argv)
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
@@ -462,9 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                 "DATABASE_URL": url,
                 "EXPERTMATCH_ADMIN_KEY": ADMIN_KEY,
                 "EXPERTMATCH_LOG_LEVEL": "WARNING",
-                "EXPERTMATCH_SUGGESTION_CACHE": str(cache),
+                "EXPERTMATCH_SUGGESTION_CACHE_MIB": str(cache),
             }
-            tag = "every page computed" if cache == 0 else f"page cache {cache}"
+            tag = "every page computed" if cache == 0 else f"page cache {cache} MiB"
             started = time.perf_counter()
             with serve("service.main:app", args.workers, env) as base:
                 print(f"{args.workers} workers fitted and idle after {time.perf_counter() - started:.1f} s ({tag})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,24 @@ from matching.regions import province_names
 from matching.scoring import ScoreWeights
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine_memory_mib() -> int:
+    """Memory this process may use: the machine's RAM, or the container's cgroup limit when lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            raw = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit():
+            total = min(total, int(raw) // 2**20)
+    return total
+
+
+def default_page_cache_mib() -> int:
+    """Per-worker page cache: 1/64 of the machine's memory, between 16 and 512 MiB (24 GiB gives 384 MiB)."""
+    return max(16, min(512, machine_memory_mib() // 64))
 
 
 class Settings(BaseSettings):
@@ -33,8 +52,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     fixtures_dir: Path = REPO_ROOT / "fixtures"
-    suggestion_cache: int = Field(default=2048, ge=0)
+    # Serving suggestions (README "Serving under load"): each worker's page cache, bounded in MiB (0: off).
+    suggestion_cache_mib: int = Field(default_factory=default_page_cache_mib, ge=0)
+    # Heavy routes (suggestions, assignments) per worker: how many compute at once, how many may wait for a turn
+    # and for how long; beyond that the answer is 503 with Retry-After, never a queue that grows without bound.
+    heavy_concurrency: int = Field(default=2, ge=1, le=64)
+    heavy_queue: int = Field(default=32, ge=0, le=10_000)
+    heavy_queue_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    # How long a suggestion request waits for a warming index (start-up, bulk import) before answering 503.
+    warmup_wait_s: float = Field(default=5.0, ge=0, le=300)
     db_pool_size: int = 10
+    db_pool_timeout_s: float = Field(default=10.0, gt=0, le=300)
     db_statement_timeout_ms: int = 15000
     # Periodic assessment (SPEC §8.3): service hours expected per engagement served in a period (full marks).
     assessment_hours_target: float = Field(default=40.0, gt=0, le=10_000)

@@ -36,7 +36,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_timeout=10,
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args={
             "connect_timeout": 5,
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",

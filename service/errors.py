@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -69,6 +70,16 @@ class Conflict(DomainError):
     """A broken invariant or an illegal state change; `code` says which."""
 
     status, code, title = 409, "conflict", "Conflict"
+
+
+class ServiceUnavailable(DomainError):
+    """The worker cannot answer now (saturated, warming up); the client retries after `retry_after` seconds."""
+
+    status, code, title = 503, "service-unavailable", "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code=code, **extra)
+        self.retry_after = max(1, int(retry_after))
 
 
 def problem(
@@ -138,7 +149,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, **exc.extra)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return problem(
+            exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, headers=headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -192,6 +207,19 @@ def install_error_handlers(app: FastAPI) -> None:
             "Service unavailable",
             "the database is unavailable; retry shortly",
             code="database-unavailable",
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(_: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every pooled connection stayed busy for db_pool_timeout_s: load, not a fault of the request.
+        log.warning("database connection pool exhausted: %s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "every database connection of this worker is busy; retry shortly",
+            code="database-busy",
+            headers={"Retry-After": "1"},
         )
 
 
@@ -215,5 +243,6 @@ problem_responses: dict[int | str, dict[str, Any]] = {
         (404, "no such record"),
         (409, "a broken invariant or an illegal state change"),
         (422, "invalid fields, each named"),
+        (503, "overloaded, warming up or database unavailable: retry after the Retry-After seconds"),
     )
 }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from fastapi import FastAPI
 
+from service.admission import AdmissionMiddleware
 from service.api import api_router
 from service.config import Settings, get_settings
 from service.console import install_console
@@ -30,16 +31,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = make_engine(app.state.settings)
         settings_now = getattr(app.state, "settings", None) or get_settings()
         configure_logging(settings_now)
-        # One matcher per worker process, fitted from the database before the first request (off the event loop).
+        # Ranking threads hold the GIL for long stretches; a 1 ms switch interval (not 5) lets the event loop
+        # (/healthz, admission refusals) take its turn within about a millisecond.
+        sys.setswitchinterval(0.001)
+        # One matcher per worker process, built in a background thread: the worker answers /healthz at once and
+        # suggestion requests wait (bounded) or answer 503 `index-warming` until it holds every record.
         owns_matcher = not hasattr(app.state, "matcher")
         if owns_matcher:
-            app.state.matcher = await anyio.to_thread.run_sync(
-                LiveMatcher(
-                    app.state.engine,
-                    cache_size=settings_now.suggestion_cache,
-                    factory=matcher_factory(settings_now),
-                ).build_or_defer
-            )
+            app.state.matcher = LiveMatcher(
+                app.state.engine,
+                cache_bytes=settings_now.suggestion_cache_mib * 2**20,
+                factory=matcher_factory(settings_now),
+            ).start()
         try:
             yield
         finally:
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(AdmissionMiddleware)  # inside the observability middleware: refusals are counted and logged
     install_observability(app)
     app.include_router(api_router)
     install_docs(app)

@@ -9,7 +9,16 @@ from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field
 
-from service.common import Contact, ExternalId, Name, PublicRecord, RecordFields, RequestModel, ShortText
+from service.common import (
+    Contact,
+    ExternalId,
+    Name,
+    PublicRecord,
+    RecordFields,
+    RequestModel,
+    ShortText,
+    track_changes,
+)
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -107,3 +116,7 @@ class EnterprisePublic(PublicRecord):
     industry: str
     size: EnterpriseSize | None
     contact: Contact | None = None
+
+
+# Suggestions show the enterprise's name and contact from each worker's state: changes must reach it.
+track_changes(Enterprise, lambda enterprise: [("enterprise", enterprise.id)])

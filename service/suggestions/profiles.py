@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
+from pydantic import TypeAdapter
 from sqlmodel import Session, col, func, select
 
 from matching.records import DemandProfile, ExpertProfile
+from service.common import Contact
 from service.demands.models import Demand, DemandStatus
 from service.engagements.models import LIVE_STATUSES, Engagement, EngagementStatus
+from service.enterprises.models import Enterprise
 from service.experts.models import Expert
 
 CHUNK = 5000  # ids per IN (...) list: well under every driver's parameter limit
@@ -144,3 +147,42 @@ def load_open_demands(db_session: Session, ids: list[int] | None = None) -> dict
     wanted = None if ids is None else [d.id for d in rows]
     filled = _live_counts(db_session, col(Engagement.demand_id), wanted)  # type: ignore[arg-type]
     return {d.id: demand_profile(d, filled=filled.get(d.id, 0)) for d in rows}  # type: ignore[misc]
+
+
+_contact = TypeAdapter(Contact | None)
+
+
+class EnterpriseCard(NamedTuple):
+    """What a specialist's suggestion shows of a demand's enterprise: its name, and its contact JSON when set."""
+
+    name: str
+    contact: bytes | None
+
+
+def contact_json(raw: Any) -> bytes | None:
+    """A stored contact as the API renders it (None when there is none)."""
+    if raw is None:
+        return None
+    return _contact.dump_json(_contact.validate_python(raw))
+
+
+def load_expert_contacts(db_session: Session, ids: list[int] | None = None) -> dict[int, bytes | None]:
+    """Specialists' contacts as JSON (every specialist when `ids` is None); absent ids are missing."""
+    out: dict[int, bytes | None] = {}
+    for part in [None] if ids is None else _chunks(sorted(set(ids))):
+        query = select(Expert.id, Expert.contact)
+        if part is not None:
+            query = query.where(col(Expert.id).in_(part))
+        out.update({int(i): contact_json(c) for i, c in db_session.exec(query).all()})
+    return out
+
+
+def load_enterprise_cards(db_session: Session, ids: list[int]) -> dict[int, EnterpriseCard]:
+    """These enterprises' names and contacts; absent ids are missing."""
+    out: dict[int, EnterpriseCard] = {}
+    for part in _chunks(sorted(set(ids))):
+        rows = db_session.exec(
+            select(Enterprise.id, Enterprise.name, Enterprise.contact).where(col(Enterprise.id).in_(part))
+        ).all()
+        out.update({int(i): EnterpriseCard(name, contact_json(c)) for i, name, c in rows})
+    return out

@@ -1,4 +1,7 @@
-"""Thin HTTP layer for suggestions: GET /demands/{id}/suggestions and GET /experts/{id}/suggestions."""
+"""Thin HTTP layer for suggestions: GET /demands/{id}/suggestions and GET /experts/{id}/suggestions.
+
+The bodies are rendered JSON bytes (see `service.suggestions.pages`); `response_model` documents their shape.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from service.auth import CurrentPrincipal
 from service.common import IdPath
@@ -34,7 +38,7 @@ def live_matcher(request: Request) -> LiveMatcher:
                 settings = request.app.state.settings
                 live = request.app.state.matcher = LiveMatcher(
                     request.app.state.engine,
-                    cache_size=settings.suggestion_cache,
+                    cache_bytes=settings.suggestion_cache_mib * 2**20,
                     factory=matcher_factory(settings),
                 )
     return live
@@ -50,6 +54,7 @@ IncludeExcluded = Annotated[
 
 @demand_router.get("/{demand_id}/suggestions", response_model=Page[ExpertSuggestion])
 def suggest_experts(
+    request: Request,
     db_session: SessionDep,
     principal: CurrentPrincipal,
     live: LiveDep,
@@ -57,9 +62,9 @@ def suggest_experts(
     limit: Limit = 10,
     offset: Offset = 0,
     include_excluded: IncludeExcluded = False,
-) -> Page[ExpertSuggestion]:
+) -> Response:
     """Specialists ranked for an open demand, with the reasons behind each (administrators, the enterprise)."""
-    items, total = service.expert_suggestions(
+    body = service.expert_suggestions(
         db_session=db_session,
         live=live,
         demand_id=demand_id,
@@ -67,12 +72,14 @@ def suggest_experts(
         limit=limit,
         offset=offset,
         include_excluded=include_excluded,
+        wait=request.app.state.settings.warmup_wait_s,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Response(body, media_type="application/json")
 
 
 @expert_router.get("/{expert_id}/suggestions", response_model=Page[DemandSuggestion])
 def suggest_demands(
+    request: Request,
     db_session: SessionDep,
     principal: CurrentPrincipal,
     live: LiveDep,
@@ -80,9 +87,9 @@ def suggest_demands(
     limit: Limit = 10,
     offset: Offset = 0,
     include_excluded: IncludeExcluded = False,
-) -> Page[DemandSuggestion]:
+) -> Response:
     """Open demands ranked for a specialist, with the reasons behind each (administrators, the specialist)."""
-    items, total = service.demand_suggestions(
+    body = service.demand_suggestions(
         db_session=db_session,
         live=live,
         expert_id=expert_id,
@@ -90,5 +97,6 @@ def suggest_demands(
         limit=limit,
         offset=offset,
         include_excluded=include_excluded,
+        wait=request.app.state.settings.warmup_wait_s,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Response(body, media_type="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from sqlalchemy import insert
@@ -9,6 +10,7 @@ from sqlmodel import Session
 
 from service.common import RecordChange, utcnow
 from service.suggestions.live import LiveMatcher
+from service.suggestions.pages import RenderedPage, render_experts
 from service.suggestions.profiles import load_open_demands
 from tests.factories import ADMIN
 from tests.suggestions.conftest import World
@@ -81,19 +83,27 @@ def test_a_large_index_refits_in_the_background_and_catches_up(world: World, eng
 
 def test_a_repeated_question_is_answered_from_the_cache_until_a_write_changes_the_state(world: World, engine) -> None:  # type: ignore[no-untyped-def]
     live = LiveMatcher(engine).build()
-    uncached = LiveMatcher(engine, cache_size=0).build()
-    demand = _demand(engine, world.demand["id"])
+    uncached = LiveMatcher(engine, cache_bytes=0).build()
+    demand_id = world.demand["id"]
 
-    def ask(matcher: LiveMatcher):  # type: ignore[no-untyped-def]
+    def ask(matcher: LiveMatcher) -> RenderedPage:
         with Session(engine) as db:
-            return matcher.suggest_experts(db, demand, limit=10, offset=0, include_excluded=True)
+            matcher.catch_up(db)
+        return matcher.page(
+            ("experts", demand_id),
+            lambda m: m.suggest_experts(demand_id, limit=10, offset=0, include_excluded=True),
+            render_experts,
+        )
+
+    def body(page: RenderedPage) -> dict:
+        return json.loads(page.body(limit=10, offset=0, entitled=lambda _: True))
 
     first = ask(live)
     assert ask(live) is first and live.stats.cached_answers == 1
-    assert ask(uncached) == first and uncached.stats.cached_answers == 0
+    assert body(ask(uncached)) == body(first) and uncached.stats.cached_answers == 0
     # The strongest specialist is made inactive: the next question is computed afresh and shows it.
     world.api.client.patch(f"/experts/{world.strong['id']}", json={"active": False}, headers=ADMIN)
     after = ask(live)
     assert after is not first and live.stats.cached_answers == 1
-    assert after == ask(uncached)
-    assert next(s for s in after[0] if s.expert_id == world.strong["id"]).excluded
+    assert body(after) == body(ask(uncached))
+    assert next(i for i in body(after)["items"] if i["expert_id"] == world.strong["id"])["excluded"]
