@@ -192,6 +192,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "atomic": ("有任何错误行则全部不导入", "Write nothing if any row is bad"),
     "import_run": ("导入", "Import"),
     "import_report": ("导入报告", "Import report"),
+    "import_summary": (
+        "导入完成：新增 {created} 条，更新 {updated} 条，错误 {bad} 行。",
+        "Imported: {created} created, {updated} updated, {bad} bad rows.",
+    ),
+    "import_nothing_written": ("（整体导入：未写入任何记录）", "(atomic: nothing was written)"),
     "rows": ("行数", "Rows"),
     "created": ("新增", "Created"),
     "updated": ("更新", "Updated"),

@@ -840,7 +840,10 @@ async def import_upload(ctx: Signed) -> Response:
     except ApiError as exc:
         ctx.flash = ctx.failed(exc)
         return ctx.render("import.html", status_code=exc.status, report=None)
-    ctx.flash = Flash("ok" if not report["errors"] else "error", ctx.t("import_report"))
+    summary = ctx.t("import_summary", created=report["created"], updated=report["updated"], bad=len(report["errors"]))
+    if report["errors"] and not report["committed"]:
+        summary = f"{summary} {ctx.t('import_nothing_written')}"
+    ctx.flash = Flash("ok" if not report["errors"] else "error", summary)
     return ctx.render("import.html", report=report)
 
 

@@ -263,6 +263,7 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
     assert report.locator("[data-field=errors]").inner_text() == "1"
     assert page.locator("#import-errors tbody tr td").first.inner_text() == "4"
     assert live_server.get("/experts", external_id="UI-IMP-1")["total"] == 1
+    assert "新增 2 条" in flash(page) and "错误 1 行" in flash(page)
     shot(page, "admin-import")
 
     # A mutual-selection round: open, rank both sides, close, read the stable result.
