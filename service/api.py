@@ -8,6 +8,7 @@ from service import audit, health, observability
 from service.assessments.routes import router as assessments_router
 from service.assignments.routes import router as assignments_router
 from service.body import guard_json_body
+from service.calls.routes import router as calls_router
 from service.demands.routes import router as demands_router
 from service.engagements.routes import demand_router as selections_router
 from service.engagements.routes import expert_router as expert_interests_router
@@ -34,6 +35,7 @@ api_router.include_router(demands_router, prefix="/demands", tags=["demands"])
 api_router.include_router(experts_router, prefix="/experts", tags=["experts"])
 api_router.include_router(keys_router, prefix="/keys", tags=["keys"])
 api_router.include_router(units_router, prefix="/units", tags=["units"])
+api_router.include_router(calls_router, prefix="/demands", tags=["open calls"])
 api_router.include_router(engagements_router, prefix="/engagements", tags=["engagements"])
 api_router.include_router(selections_router, prefix="/demands", tags=["engagements"])
 api_router.include_router(expert_interests_router, prefix="/experts", tags=["engagements"])

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from service.assessments.models import Assessment, AssessmentScore
 from service.assignments.models import Assignment
 from service.audit import AuditEvent
+from service.calls.models import Bid, Call
 from service.common import RecordChange
 from service.demands.models import Demand, DemandReview
 from service.engagements.models import Engagement, EngagementLog, Interest
@@ -25,6 +26,8 @@ __all__ = [
     "ApiKey",
     "Assignment",
     "AuditEvent",
+    "Bid",
+    "Call",
     "Demand",
     "DemandReview",
     "Engagement",

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
@@ -42,6 +42,8 @@ class Round(RecordFields, table=True):
     deadline: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # SPEC §7.4: the closed round whose leftovers this supplementary round offers again.
+    supplementary_of: int | None = Field(default=None, sa_column=Column(Integer, index=True))
 
 
 class RoundMember(SQLModel, table=True):
@@ -88,13 +90,44 @@ Ranking = Annotated[list[RecordId], PydanticField(max_length=MAX_MEMBERS)]
 class RoundCreate(RequestModel):
     """Open a round: its members on both sides, an optional deadline for rank lists, and who proposes."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "2025年第一批双选",
+                    "demand_ids": [1, 2],
+                    "expert_ids": [3, 4, 5],
+                    "deadline": "2027-01-15T10:00:00Z",
+                },
+                {"name": "第一批补充轮次", "supplementary_of": 1, "deadline": "2027-01-25T10:00:00Z"},
+            ]
+        },
+    )
+
     name: Name  # type: ignore[valid-type]
-    demand_ids: MemberIds
-    expert_ids: MemberIds
+    demand_ids: MemberIds | None = None
+    expert_ids: MemberIds | None = None
+    supplementary_of: RecordId | None = PydanticField(
+        default=None,
+        description="a closed round: its demands with open headcount and specialists with free capacity join",
+    )
     deadline: Annotated[datetime | None, AfterValidator(_naive_is_utc)] = PydanticField(
         default=None, description="rank lists are refused after this instant (ISO 8601; without an offset, UTC)"
     )
     proposing: Proposing = Proposing.experts
+
+    @model_validator(mode="after")
+    def _members_or_supplementary(self) -> RoundCreate:
+        if self.supplementary_of is None:
+            missing = [n for n in ("demand_ids", "expert_ids") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"give {' and '.join(missing)} (or supplementary_of, a closed round)")
+        elif self.demand_ids is not None or self.expert_ids is not None:
+            raise ValueError(
+                "a supplementary round takes its members from the closed round: omit demand_ids/expert_ids"
+            )
+        return self
 
 
 class RoundPair(SQLModel):
@@ -152,6 +185,7 @@ class RoundPublic(PublicRecord):
     proposing: Proposing
     deadline: UtcDateTime | None
     closed_at: UtcDateTime | None
+    supplementary_of: int | None = None
     demand_ids: list[int]
     expert_ids: list[int]
     preferences: RoundPreferences = PydanticField(

@@ -28,6 +28,8 @@ from service.demands.models import Demand, DemandStatus
 from service.engagements import service as engagements
 from service.engagements.models import LIVE_STATUSES, Engagement, EngagementMode, EngagementStatus
 from service.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from service.events import service as events
+from service.events.models import EventType
 from service.experts.models import Expert
 from service.observability import round_solve_seconds
 from service.pagination import fetch_page
@@ -138,6 +140,7 @@ def to_public(
         proposing=Proposing(rnd.proposing),
         deadline=rnd.deadline,
         closed_at=rnd.closed_at,
+        supplementary_of=rnd.supplementary_of,
         demand_ids=sorted(m.demand_id for m in round_members if m.demand_id is not None),
         expert_ids=sorted(m.expert_id for m in round_members if m.expert_id is not None),
         preferences=prefs,
@@ -203,8 +206,47 @@ def _check_exist(db_session: Session, model: type, ids: list[int], field: str) -
     return rows
 
 
+def _leftovers(db_session: Session, original_id: int) -> tuple[list[int], list[int]]:
+    """A closed round's demands still open with open headcount, and its active specialists with free capacity."""
+    original = db_session.get(Round, original_id)
+    if original is None:
+        raise InvalidInput.field("body.supplementary_of", f"round {original_id} does not exist")
+    if original.status != RoundStatus.closed:
+        raise Conflict(
+            f"round {original_id} is '{original.status}'; a supplementary round follows a closed one",
+            code="round-not-closed",
+            round_id=original_id,
+        )
+    rows = members(db_session=db_session, round_ids=[original_id])[original_id]
+    demand_ids = [m.demand_id for m in rows if m.demand_id is not None]
+    expert_ids = [m.expert_id for m in rows if m.expert_id is not None]
+    filled = _live_counts(db_session, col(Engagement.demand_id), demand_ids)
+    load = _live_counts(db_session, col(Engagement.expert_id), expert_ids)
+    demands = db_session.exec(select(Demand).where(col(Demand.id).in_(demand_ids))).all() if demand_ids else []
+    experts = db_session.exec(select(Expert).where(col(Expert.id).in_(expert_ids))).all() if expert_ids else []
+    open_demands = sorted(
+        d.id
+        for d in demands
+        if d.status == DemandStatus.open and d.headcount > filled.get(d.id, 0)  # type: ignore[misc]
+    )
+    free_experts = sorted(x.id for x in experts if x.active and x.capacity > load.get(x.id, 0))  # type: ignore[misc]
+    if not open_demands or not free_experts:
+        raise Conflict(
+            f"round {original_id} left {len(open_demands)} demand(s) with open headcount and "
+            f"{len(free_experts)} specialist(s) with free capacity: nothing to offer again",
+            code="nothing-left-over",
+            demand_ids=open_demands,
+            expert_ids=free_experts,
+        )
+    return open_demands, free_experts
+
+
 def create(*, db_session: Session, round_in: RoundCreate, principal: Principal) -> Round:
-    """Open a round over open demands and existing specialists (administrators)."""
+    """Open a round over open demands and existing specialists, or over a closed round's leftovers (administrators)."""
+    if round_in.supplementary_of is not None:
+        demand_ids, expert_ids = _leftovers(db_session, round_in.supplementary_of)
+        round_in = round_in.model_copy(update={"demand_ids": demand_ids, "expert_ids": expert_ids})
+    assert round_in.demand_ids is not None and round_in.expert_ids is not None  # the model's validator saw to it
     demands = _check_exist(db_session, Demand, round_in.demand_ids, "body.demand_ids")
     _check_exist(db_session, Expert, round_in.expert_ids, "body.expert_ids")
     not_open = [d for d in round_in.demand_ids if demands[d].status != DemandStatus.open]
@@ -216,7 +258,12 @@ def create(*, db_session: Session, round_in: RoundCreate, principal: Principal) 
         )
     if round_in.deadline is not None and round_in.deadline <= utcnow():
         raise InvalidInput.field("body.deadline", "is in the past")
-    rnd = Round(name=round_in.name, proposing=round_in.proposing.value, deadline=round_in.deadline)
+    rnd = Round(
+        name=round_in.name,
+        proposing=round_in.proposing.value,
+        deadline=round_in.deadline,
+        supplementary_of=round_in.supplementary_of,
+    )
     db_session.add(rnd)
     db_session.flush()
     db_session.add_all([RoundMember(round_id=rnd.id, demand_id=d) for d in round_in.demand_ids])  # type: ignore[arg-type]
@@ -233,6 +280,7 @@ def create(*, db_session: Session, round_in: RoundCreate, principal: Principal) 
             "expert_ids": round_in.expert_ids,
             "proposing": round_in.proposing.value,
             "deadline": round_in.deadline.isoformat() if round_in.deadline else None,
+            "supplementary_of": round_in.supplementary_of,
         },
     )
     db_session.commit()
@@ -452,6 +500,25 @@ def close(*, db_session: Session, round_id: int, principal: Principal, scorer: P
             "stable": result.stable,
             "proposing": rnd.proposing,
         },
+    )
+    member_rows = members(db_session=db_session, round_ids=[round_id])[round_id]
+    member_demands = [m.demand_id for m in member_rows if m.demand_id is not None]
+    enterprise_ids = (
+        db_session.exec(select(Demand.enterprise_id).where(col(Demand.id).in_(member_demands))).all()
+        if member_demands
+        else []
+    )
+    events.record(
+        db_session=db_session,
+        type=EventType.round_closed,
+        data={
+            "round_id": round_id,
+            "name": rnd.name,
+            "stable": result.stable,
+            "pairs": result.model_dump(mode="json")["pairs"],
+        },
+        enterprises=enterprise_ids,
+        experts=[m.expert_id for m in member_rows if m.expert_id is not None],
     )
     db_session.commit()
     db_session.refresh(rnd)

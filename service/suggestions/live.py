@@ -661,3 +661,16 @@ def scorer_for(app: Any, db_session: Session) -> PairScorer | None:
         return {pair: s.score for pair, s in live.score_pairs(pairs).items()}
 
     return score
+
+
+def explainer_for(app: Any, db_session: Session) -> Callable[[int, int], Suggestion | None] | None:
+    """The explained score of one (demand_id, expert_id) pair from the app's matcher, caught up now (open calls)."""
+    live: LiveMatcher | None = getattr(app.state, "matcher", None)
+    if live is None:
+        return None
+    live.sync(db_session)
+
+    def explain(demand_id: int, expert_id: int) -> Suggestion | None:
+        return live.score_pairs([(demand_id, expert_id)]).get((demand_id, expert_id))
+
+    return explain
