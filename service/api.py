@@ -27,6 +27,7 @@ from service.suggestions.routes import expert_router as expert_suggestions_route
 from service.transfer.routes import router as imports_router
 from service.units.routes import router as units_router
 from service.vouchers.routes import router as vouchers_router
+from service.webhooks.routes import router as webhooks_router
 
 # Every route's JSON body passes one guard (clean text, strict types): see service.body.
 api_router = APIRouter(responses=problem_responses, dependencies=[Depends(guard_json_body)])
@@ -36,6 +37,7 @@ api_router.include_router(experts_router, prefix="/experts", tags=["experts"])
 api_router.include_router(keys_router, prefix="/keys", tags=["keys"])
 api_router.include_router(units_router, prefix="/units", tags=["units"])
 api_router.include_router(calls_router, prefix="/demands", tags=["open calls"])
+api_router.include_router(webhooks_router, prefix="/webhooks", tags=["webhooks"])
 api_router.include_router(engagements_router, prefix="/engagements", tags=["engagements"])
 api_router.include_router(selections_router, prefix="/demands", tags=["engagements"])
 api_router.include_router(expert_interests_router, prefix="/experts", tags=["engagements"])

@@ -103,6 +103,37 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="the key's id")]) -> 
     console.print(f"key {key_id} revoked")
 
 
+@app.command("worker")
+def worker() -> None:
+    """Run the webhook delivery worker alone (fan-out, signed deliveries, retries, deadline notices) until Ctrl-C."""
+    import signal
+    import types
+
+    from service.suggestions.live import LiveMatcher, matcher_factory
+    from service.webhooks.worker import DeliveryWorker
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    live = LiveMatcher(engine, factory=matcher_factory(settings)).start()
+    holder = types.SimpleNamespace(state=types.SimpleNamespace(matcher=live))
+
+    def explain(db_session):  # type: ignore[no-untyped-def]
+        from service.suggestions.live import explainer_for
+
+        return explainer_for(holder, db_session)
+
+    runner = DeliveryWorker(engine, settings, explain=explain)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop(timeout=0))
+    console.print(f"webhook worker on {_safe_url(settings.database_url)}; Ctrl-C stops it")
+    try:
+        runner.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.close()
+        engine.dispose()
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (EXPERTMATCH_HOST)")] = None,

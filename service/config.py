@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     # The console's cookies carry the Secure flag when true, never when false; unset: when the request is HTTPS
     # (behind a TLS-terminating proxy, run uvicorn with --proxy-headers or set this to true).
     console_secure_cookies: bool | None = None
+    # Webhooks (SPEC §7.5): every service process runs a delivery worker unless this is off (then run
+    # `expertmatch worker`); poll interval, per-request timeout, first retry delay (doubling, at most an hour),
+    # the retry window, how often deadlines are scanned and how far ahead, the score that makes a suggestion.new.
+    webhook_worker: bool = True
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_hours: float = Field(default=24.0, gt=0)
+    deadline_scan_seconds: float = Field(default=3600.0, gt=0)
+    deadline_notice_days: int = Field(default=3, ge=1)
+    suggestion_notify_score: float = Field(default=0.3, ge=0, le=1)
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from service.admission import AdmissionMiddleware
@@ -16,7 +17,8 @@ from service.db import make_engine
 from service.docs import install_docs
 from service.errors import install_error_handlers
 from service.observability import configure_logging, install_observability
-from service.suggestions.live import LiveMatcher, matcher_factory
+from service.suggestions.live import LiveMatcher, explainer_for, matcher_factory
+from service.webhooks.worker import DeliveryWorker
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,9 +45,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 cache_bytes=settings_now.suggestion_cache_mib * 2**20,
                 factory=matcher_factory(settings_now),
             ).start()
+        # The webhook worker (SPEC §7.5): one per process; the rows it claims keep several from colliding.
+        worker = None
+        if settings_now.webhook_worker:
+            worker = DeliveryWorker(
+                app.state.engine, settings_now, explain=lambda db_session: explainer_for(app, db_session)
+            ).start()
         try:
             yield
         finally:
+            if worker is not None:
+                await anyio.to_thread.run_sync(worker.stop)
             if owns_matcher:
                 app.state.matcher.close()
                 del app.state.matcher

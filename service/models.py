@@ -17,6 +17,7 @@ from service.keys.models import ApiKey
 from service.rounds.models import Round, RoundMember
 from service.units.models import Unit
 from service.vouchers.models import Redemption, Voucher
+from service.webhooks.models import Delivery, Webhook
 
 metadata = SQLModel.metadata
 
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "Bid",
     "Call",
+    "Delivery",
     "Demand",
     "DemandReview",
     "Engagement",
@@ -43,6 +45,7 @@ __all__ = [
     "Round",
     "RoundMember",
     "Voucher",
+    "Webhook",
     "Unit",
     "metadata",
 ]

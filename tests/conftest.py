@@ -73,7 +73,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, admin_key=ADMIN_KEY, log_json=False, _env_file=None)
+    # No webhook worker thread in every test app: webhook tests run one on purpose.
+    return Settings(
+        database_url=database_url, admin_key=ADMIN_KEY, log_json=False, webhook_worker=False, _env_file=None
+    )
 
 
 @pytest.fixture(scope="session")

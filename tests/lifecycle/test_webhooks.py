@@ -1,0 +1,202 @@
+"""Webhooks (SPEC §7.5) against a real HTTP receiver on 127.0.0.1: signatures, scoping, retries, log, schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.webhooks.worker import DeliveryWorker
+from tests.factories import ADMIN, Api
+from tests.lifecycle.conftest import unit
+from tests.lifecycle.receiver import Receiver
+
+SECRET = "s3cret-shared-with-the-receiver"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def worker(engine, settings) -> DeliveryWorker:  # type: ignore[no-untyped-def]
+    fast = settings.model_copy(update={"webhook_retry_base_seconds": 0.05, "webhook_timeout_seconds": 5})
+    return DeliveryWorker(engine, fast)
+
+
+def _subscribe(api: Api, url: str, events: list[str], headers: dict | None = None) -> dict:
+    response = api.client.post(
+        "/webhooks", json={"url": url, "events": events, "secret": SECRET}, headers=headers or ADMIN
+    )
+    assert response.status_code == 201, response.text
+    assert "secret" not in response.json()
+    return response.json()
+
+
+def _drain(worker: DeliveryWorker, passes: int = 5) -> None:
+    for _ in range(passes):
+        if not worker.run_once():
+            break
+
+
+def _offer(api: Api) -> tuple[dict, dict, dict]:
+    enterprise = api.enterprise()
+    expert = api.expert()
+    demand = api.demand(enterprise["id"])
+    response = api.client.post(f"/demands/{demand['id']}/selections", json={"expert_id": expert["id"]}, headers=ADMIN)
+    assert response.status_code == 201
+    return enterprise, expert, response.json()
+
+
+def test_a_delivery_is_signed_and_carries_the_event(api: Api, receiver: Receiver, worker: DeliveryWorker) -> None:
+    hook = _subscribe(api, receiver.url, ["engagement.offered"])
+    _enterprise, _expert, engagement = _offer(api)
+    _drain(worker)
+    [got] = receiver.ok()
+    expected = "sha256=" + hmac.new(SECRET.encode(), got["body"], hashlib.sha256).hexdigest()
+    assert got["headers"]["X-Expertmatch-Signature"] == expected
+    wrong = "sha256=" + hmac.new(b"another secret", got["body"], hashlib.sha256).hexdigest()
+    assert got["headers"]["X-Expertmatch-Signature"] != wrong
+    assert got["headers"]["X-Expertmatch-Event"] == "engagement.offered"
+    body = got["json"]
+    assert set(body) == {"id", "type", "created_at", "data"} and body["type"] == "engagement.offered"
+    assert body["data"]["engagement"]["id"] == engagement["id"]
+    log = api.client.get(f"/webhooks/{hook['id']}/deliveries", headers=ADMIN).json()
+    assert log["total"] == 1 and log["items"][0]["status"] == "delivered" and log["items"][0]["attempts"] == 1
+    assert got["headers"]["X-Expertmatch-Delivery"] == str(log["items"][0]["id"])
+
+
+def test_a_party_receives_only_events_about_itself(api: Api, receiver: Receiver, worker: DeliveryWorker) -> None:
+    enterprise, expert, _ = _offer(api)
+    other_enterprise, other_expert, _ = _offer(api)
+    _drain(worker)  # fanned out before anyone subscribed: delivered to nobody
+    mine = _subscribe(
+        api,
+        receiver.url,
+        ["engagement.offered", "engagement.active"],
+        api.headers("enterprise", enterprise_id=enterprise["id"]),
+    )
+    theirs = _subscribe(
+        api, receiver.url + "?x", ["engagement.offered"], api.headers("expert", expert_id=other_expert["id"])
+    )
+    demand = api.demand(enterprise["id"], title="第二个需求")
+    api.client.post(f"/demands/{demand['id']}/selections", json={"expert_id": expert["id"]}, headers=ADMIN)
+    other_demand = api.demand(other_enterprise["id"], title="别家需求")
+    api.client.post(f"/demands/{other_demand['id']}/selections", json={"expert_id": other_expert["id"]}, headers=ADMIN)
+    _drain(worker)
+    by_path = {}
+    for r in receiver.ok():
+        by_path.setdefault(r["headers"]["X-Expertmatch-Delivery"], r)
+    mine_log = api.client.get(f"/webhooks/{mine['id']}/deliveries", headers=ADMIN).json()["items"]
+    theirs_log = api.client.get(f"/webhooks/{theirs['id']}/deliveries", headers=ADMIN).json()["items"]
+    assert len(mine_log) == 1 and len(theirs_log) == 1
+    mine_body = by_path[str(mine_log[0]["id"])]["json"]
+    assert mine_body["data"]["engagement"]["demand_id"] == demand["id"]
+    theirs_body = by_path[str(theirs_log[0]["id"])]["json"]
+    assert theirs_body["data"]["engagement"]["demand_id"] == other_demand["id"]
+    # Nobody else reads or deletes a party's subscription.
+    stranger = api.headers("enterprise", enterprise_id=other_enterprise["id"])
+    assert api.client.get(f"/webhooks/{mine['id']}", headers=stranger).status_code == 403
+    assert api.client.delete(f"/webhooks/{mine['id']}", headers=stranger).status_code == 403
+    assert [w["id"] for w in api.client.get("/webhooks", headers=stranger).json()["items"]] == []
+
+
+def test_a_unit_subscribes_to_its_dispatch_approvals(api: Api, receiver: Receiver, worker: DeliveryWorker) -> None:
+    the_unit = unit(api)
+    u = api.headers("unit", unit_id=the_unit["id"])
+    _subscribe(api, receiver.url, ["engagement.approving"], u)
+    enterprise = api.enterprise()
+    expert = api.expert(unit_id=the_unit["id"])
+    demand = api.demand(enterprise["id"])
+    offer = api.client.post(
+        f"/demands/{demand['id']}/selections", json={"expert_id": expert["id"]}, headers=ADMIN
+    ).json()
+    api.client.post(f"/engagements/{offer['id']}/accept", headers=ADMIN)
+    _drain(worker)
+    assert [r["json"]["type"] for r in receiver.ok()] == ["engagement.approving"]
+
+
+def test_a_receiver_answering_500_gets_the_delivery_again_with_backoff(
+    api: Api, receiver: Receiver, worker: DeliveryWorker
+) -> None:
+    hook = _subscribe(api, receiver.url, ["engagement.offered"])
+    receiver.answers.extend([500, 503])
+    _offer(api)
+    deadline = time.monotonic() + 20
+    while not receiver.ok() and time.monotonic() < deadline:
+        worker.run_once()
+        time.sleep(0.05)
+    assert [r["answered"] for r in receiver.received] == [500, 503, 200]
+    assert len({r["json"]["id"] for r in receiver.received}) == 1
+    [delivery] = api.client.get(f"/webhooks/{hook['id']}/deliveries", headers=ADMIN).json()["items"]
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 3 and delivery["last_status_code"] == 200
+
+
+def test_after_the_retry_window_a_delivery_fails_and_a_manual_retry_sends_it(
+    api: Api,
+    receiver: Receiver,
+    engine,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    short = DeliveryWorker(engine, settings.model_copy(update={"webhook_retry_hours": 1e-6}))
+    hook = _subscribe(api, receiver.url, ["engagement.offered"])
+    receiver.answers.append(500)
+    _offer(api)
+    _drain(short)
+    [delivery] = api.client.get(f"/webhooks/{hook['id']}/deliveries", headers=ADMIN).json()["items"]
+    assert delivery["status"] == "failed" and delivery["last_status_code"] == 500
+    retried = api.client.post(f"/webhooks/{hook['id']}/deliveries/{delivery['id']}/retry", headers=ADMIN)
+    assert retried.status_code == 202 and retried.json()["status"] == "pending"
+    DeliveryWorker(engine, settings).run_once()
+    assert len(receiver.ok()) == 1
+    assert api.client.post(f"/webhooks/{hook['id']}/deliveries/999999/retry", headers=ADMIN).status_code == 404
+
+
+def test_deadline_approaching_is_produced_by_the_worker_once(
+    api: Api, receiver: Receiver, worker: DeliveryWorker
+) -> None:
+    _subscribe(api, receiver.url, ["deadline.approaching"])
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    far = api.demand(enterprise["id"], title="远期需求")
+    expert = api.expert()
+    soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    rnd = api.client.post(
+        "/rounds",
+        json={"name": "临近截止", "demand_ids": [demand["id"]], "expert_ids": [expert["id"]], "deadline": soon},
+        headers=ADMIN,
+    ).json()
+    api.client.post(
+        "/rounds",
+        json={"name": "远期", "demand_ids": [far["id"]], "expert_ids": [expert["id"]], "deadline": later},
+        headers=ADMIN,
+    )
+    assert worker.scan_deadlines() == 1
+    assert worker.scan_deadlines() == 0  # once per subject, whichever worker scans
+    _drain(worker)
+    [got] = receiver.ok()
+    assert got["json"]["data"] == {"kind": "round", "id": rnd["id"], "deadline": got["json"]["data"]["deadline"]}
+
+
+def test_bad_subscriptions_answer_422(api: Api) -> None:
+    base = {"url": "https://example.com/hook", "events": ["engagement.active"], "secret": SECRET}
+    for change in (
+        {"url": "ftp://example.com/x"},
+        {"url": "not a url"},
+        {"events": []},
+        {"events": ["engagement.exploded"]},
+        {"secret": "short"},
+        {"extra": 1},
+    ):
+        response = api.client.post("/webhooks", json={**base, **change}, headers=ADMIN)
+        assert response.status_code == 422, (change, response.text)
+    assert api.client.post("/webhooks", json=base).status_code == 401
+    assert api.client.get("/webhooks/999999", headers=ADMIN).status_code == 404
