@@ -51,7 +51,7 @@ class Server:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90) -> Server:
+    def start(self, timeout: float = 240) -> Server:
         self.port = free_port()
         self.starts += 1
         log = (self.workdir / f"server-{self.starts}.log").open("wb")

@@ -64,7 +64,7 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             process.wait(timeout=10)
 
 
-def _wait_ready(base_url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+def _wait_ready(base_url: str, process: subprocess.Popen, log_path: Path, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
