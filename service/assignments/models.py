@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, computed_field
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, DateTime, String
 from sqlmodel import Field, SQLModel
@@ -107,3 +107,9 @@ class AssignmentPublic(PublicRecord):
     result: AssignmentResult
     offered_at: UtcDateTime | None
     offers: OffersResult | None
+
+    @computed_field(description="the proposed pairings (the same as `result.pairs`)")
+    @property
+    def pairs(self) -> list[AssignmentPair]:
+        """SPEC section 5: an assignment carries its pairs at the top level."""
+        return self.result.pairs

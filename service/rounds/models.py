@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, model_validator
+from pydantic import AfterValidator, ConfigDict, computed_field, model_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
@@ -192,6 +192,12 @@ class RoundPublic(PublicRecord):
         description="administrators see every rank list, a party only its own"
     )
     result: RoundResult | None = PydanticField(description="set once closed; a party sees only the pairs it is in")
+
+    @computed_field(description="the matched pairs once closed (the same as `result.pairs`); empty while open")
+    @property
+    def pairs(self) -> list[RoundPair]:
+        """SPEC section 5: a closed round carries its pairs at the top level."""
+        return self.result.pairs if self.result is not None else []
 
 
 class RankingPublic(SQLModel):

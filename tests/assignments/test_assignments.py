@@ -47,6 +47,7 @@ def test_the_proposal_covers_demands_first_and_respects_capacity(api: Api) -> No
         assert 0 < pair["score"] <= 1 and pair["reasons"] and " / " in pair["reasons"][0]
     assert api.client.get("/engagements", headers=ADMIN).json()["total"] == 0, "a proposal creates no engagement"
     assert api.client.get(f"/assignments/{assignment['id']}", headers=ADMIN).json() == assignment
+    assert assignment["pairs"] == result["pairs"], "SPEC section 5: an assignment carries its pairs at the top level"
 
 
 def test_headcount_and_free_capacity_bound_every_pairing(api: Api) -> None:

@@ -38,6 +38,7 @@ def test_opening_a_round_returns_it_open_with_its_members(market: Market) -> Non
     assert rnd["demand_ids"] == sorted([market.d1["id"], market.d2["id"]])
     assert rnd["expert_ids"] == sorted([market.e1["id"], market.e2["id"]])
     assert rnd["result"] is None and rnd["preferences"] == {"demands": {}, "experts": {}}
+    assert rnd["pairs"] == []
     listed = market.client.get("/rounds", headers=ADMIN).json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == rnd["id"]
 
@@ -90,6 +91,8 @@ def test_closing_runs_specialist_proposing_deferred_acceptance_and_creates_activ
     assert result["stable"] is True and result["blocking_pairs"] == []
     assert result["unmatched_demands"] == [] and result["unmatched_experts"] == []
     assert _stable(closed)
+    assert closed["pairs"] == result["pairs"], "SPEC section 5: a closed round carries its pairs at the top level"
+    assert market.client.get(f"/rounds/{rnd['id']}", headers=ADMIN).json()["pairs"] == result["pairs"]
     engagements = market.client.get("/engagements", params={"round_id": rnd["id"]}, headers=ADMIN).json()
     assert engagements["total"] == 2
     assert {(e["mode"], e["status"]) for e in engagements["items"]} == {("round", "active")}
@@ -231,6 +234,7 @@ def test_parties_see_their_own_part_of_a_round(market: Market) -> None:
     view = as_a.json()
     assert list(view["preferences"]["demands"]) == [str(market.d1["id"])] and view["preferences"]["experts"] == {}
     assert [p["demand_id"] for p in view["result"]["pairs"]] == [market.d1["id"]]
+    assert view["pairs"] == view["result"]["pairs"]
     as_e2 = market.client.get(f"/rounds/{rnd['id']}", headers=market.key_e2).json()
     assert [p["expert_id"] for p in as_e2["result"]["pairs"]] == [market.e2["id"]]
     outsider = market.api.expert(name="局外专家")
