@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int | None = Field(default=None, ge=1)  # None: default_workers() (blank in .env means the same)
+    worker_timeout: int = Field(default=60, ge=1)  # seconds a worker may leave the supervisor's ping unanswered
     log_level: str = "INFO"
     log_json: bool = True
     fixtures_dir: Path = REPO_ROOT / "fixtures"
@@ -159,6 +160,19 @@ class Settings(BaseSettings):
             "demand_field_weights": dict(self.demand_field_weights),
             "home_province": self.home_province,
         }
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _blank_workers_is_default(cls, workers: object) -> object:
+        """`EXPERTMATCH_WORKERS=` (or `auto`) means the default for this machine."""
+        return None if isinstance(workers, str) and workers.strip().lower() in {"", "auto"} else workers
+
+    @property
+    def effective_workers(self) -> int:
+        """The worker count to run: the setting, else one on SQLite and one per usable core (up to 4) otherwise."""
+        from service.workers import default_workers
+
+        return self.workers or default_workers(sqlite=self.is_sqlite)
 
     @property
     def is_sqlite(self) -> bool:

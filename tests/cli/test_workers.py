@@ -1,0 +1,127 @@
+"""Worker defaults follow the machine, and a worker that dies is logged with the reason before it is replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.config import Settings
+from service.workers import default_workers, exit_reason, usable_cores
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_default_is_one_worker_on_sqlite_and_one_per_core_up_to_four_on_postgresql() -> None:
+    assert default_workers(sqlite=True) == 1
+    assert default_workers(sqlite=False) == min(4, usable_cores())
+    assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+    sqlite = Settings(_env_file=None, database_url="sqlite:///x.db")
+    postgres = Settings(_env_file=None, database_url="postgresql://u@h/d")
+    assert sqlite.effective_workers == 1 and postgres.effective_workers == min(4, usable_cores())
+
+
+@pytest.mark.parametrize("blank", ["", " ", "auto"])
+def test_a_blank_workers_setting_means_the_default(blank: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPERTMATCH_WORKERS", blank)
+    assert Settings(_env_file=None).workers is None
+    monkeypatch.setenv("EXPERTMATCH_WORKERS", "3")
+    assert Settings(_env_file=None).effective_workers == 3
+
+
+def test_exit_reasons_name_the_signal_or_the_code() -> None:
+    assert exit_reason(-signal.SIGKILL).startswith("was killed by SIGKILL (out of memory?")
+    assert exit_reason(-signal.SIGSEGV) == "was killed by SIGSEGV"
+    assert exit_reason(1).startswith("exited with code 1")
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(c) for c in text.split()]
+
+
+def _workers(pid: int) -> list[int]:
+    return [c for c in _children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to find the worker processes")
+def test_a_killed_worker_is_logged_with_its_signal_and_replaced(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+        "EXPERTMATCH_LOG_JSON": "false",
+        "EXPERTMATCH_WORKER_TIMEOUT": "120",  # a loaded machine is slow to start workers: no false "hung"
+    }
+    env.pop("EXPERTMATCH_DATABASE_URL", None)
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"]
+    with log.open("wb") as sink:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while log.read_text().count("Application startup complete") < 2:
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        victim = _workers(server.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        expected = f"worker [{victim}] was killed by SIGKILL"
+        while expected not in log.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        assert "starting a new worker" in log.read_text()
+        while len(_workers(server.pid)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert victim not in _workers(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_serve_demo_prints_on_stdout_a_curl_line_that_works_as_printed(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "EXPERTMATCH_LOG_JSON": "false"}
+    for name in ("EXPERTMATCH_DATABASE_URL", "EXPERTMATCH_ADMIN_KEY", "EXPERTMATCH_WORKERS"):
+        env.pop(name, None)
+    out, err = tmp_path / "out.txt", tmp_path / "err.txt"
+    command = [sys.executable, "-m", "service.cli", "serve", "--demo", "--host", "0.0.0.0", "--port", str(port)]
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 180
+        while "Application startup complete" not in err.read_text():
+            assert server.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.5)
+        banner = out.read_text().splitlines()
+        assert banner[0] == f"expertmatch on http://127.0.0.1:{port} (1 worker); docs: http://127.0.0.1:{port}/docs"
+        assert banner[1].startswith("administrator key (shown once, only its digest is stored): em_")
+        key = banner[1].rsplit(" ", 1)[1]
+        assert banner[2] == f"try: curl -s -H 'Authorization: Bearer {key}' 'http://127.0.0.1:{port}/experts?limit=3'"
+        assert key not in err.read_text(), "the key goes to stdout only"
+        if shutil.which("curl"):
+            answer = subprocess.run(["bash", "-c", banner[2].removeprefix("try: ")], capture_output=True, timeout=60)
+            body = json.loads(answer.stdout)
+        else:
+            body = httpx.get(
+                f"http://127.0.0.1:{port}/experts?limit=3", headers={"Authorization": f"Bearer {key}"}
+            ).json()
+        assert len(body["items"]) == 3 and body["total"] > 100
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
