@@ -50,7 +50,33 @@ def test_the_api_starts_after_the_migrations_succeeded_and_reports_readiness(com
 def test_the_dockerfile_builds_from_python_311_slim_with_pip_install() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert dockerfile.splitlines()[1] == "FROM python:3.11-slim"
-    assert "RUN pip install ." in dockerfile and "USER expertmatch" in dockerfile
+    assert "USER expertmatch" in dockerfile
+
+
+def test_the_dockerfile_installs_the_locked_dependencies_before_copying_the_code() -> None:
+    """A code change must not reinstall numpy, SciPy, scikit-learn and OR-Tools: their layer comes first."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")  # join continued lines
+    steps = [line for line in text.splitlines() if line.split(" ", 1)[0] in {"COPY", "RUN"}]
+    deps = next(i for i, step in enumerate(steps) if "pip install -c constraints.txt -r" in step)
+    assert steps[deps - 1] == "COPY pyproject.toml constraints.txt ./", "only the dependency list and lock before it"
+    code = next(i for i, step in enumerate(steps) if step.startswith("COPY service"))
+    assert deps < code
+    package = next(i for i, step in enumerate(steps) if "pip install --no-deps" in step)
+    assert code < package, "the package itself is installed after the code, without touching the dependencies"
+
+
+def test_compose_requires_every_secret_and_hard_codes_no_setting(compose: dict) -> None:
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    references = re.findall(r"\$\{([A-Z_]+)(:?[-?])?([^}]*)\}", text)
+    assert references
+    for name, operator, _ in references:
+        if any(word in name for word in ("PASSWORD", "SECRET", "KEY", "TOKEN")):
+            assert operator == ":?", f"${{{name}}} must be required (${{{name}:?message}}), not defaulted"
+    api = compose["services"]["api"]["environment"]
+    for name, value in api.items():
+        if name.startswith("EXPERTMATCH_"):
+            assert str(value).startswith(f"${{{name}"), f"{name} is hard-coded in compose: {value!r}"
+    assert compose["services"]["db"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
 
 
 def test_env_example_names_every_variable_compose_reads(compose: dict) -> None:
@@ -74,12 +100,26 @@ def _compose_client() -> list[str] | None:
 COMPOSE = _compose_client()
 
 
+SECRETS = {"EXPERTMATCH_ADMIN_KEY": "a-long-random-secret", "POSTGRES_PASSWORD": "another-long-secret"}
+
+
 @pytest.mark.skipif(COMPOSE is None, reason="no docker compose client installed (the file is still read above)")
-def test_compose_config_passes_when_the_admin_key_is_set() -> None:
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_compose_config_passes_with_the_secrets_and_refuses_without_each(missing: str, tmp_path: Path) -> None:
     client = COMPOSE
-    env = {**os.environ, "EXPERTMATCH_ADMIN_KEY": "a-long-random-secret"}
-    done = subprocess.run([*client, "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    # Run from a copy so that a developer's own .env cannot supply the secret this test leaves out.
+    for name in ("docker-compose.yml", "Dockerfile"):
+        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPERTMATCH_", "POSTGRES_"))}
+    env.update(SECRETS)
+    run = {"cwd": tmp_path, "capture_output": True, "text": True, "timeout": 60}
+    done = subprocess.run([*client, "config"], env=env, **run)
     assert done.returncode == 0, done.stderr
-    env.pop("EXPERTMATCH_ADMIN_KEY")
-    missing = subprocess.run([*client, "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert missing.returncode != 0 and "EXPERTMATCH_ADMIN_KEY" in missing.stderr
+    resolved = yaml.safe_load(done.stdout)["services"]["api"]["environment"]
+    assert resolved["EXPERTMATCH_LOG_JSON"] in ("true", True) and resolved["EXPERTMATCH_WORKERS"] in ("", None)
+    assert ":another-long-secret@db:5432/" in resolved["DATABASE_URL"]
+    env.pop(missing)
+    refused = subprocess.run(
+        [*client, "config", "-q"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0 and missing in refused.stderr
