@@ -719,9 +719,11 @@ _finance_command(
 )
 
 
-@export_app.command("assessment")
+@export_app.command("assessment", cls=_Command)
 def export_assessment(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id (GET /assessments)")],
+    assessment_id: Annotated[
+        int, typer.Argument(metavar="ASSESSMENT_ID", help="the assessment's id (GET /assessments)")
+    ],
     fmt: FormatOption = None,
     output: OutputOption = None,
     headers: HeadersOption = "en",
@@ -738,8 +740,7 @@ def export_assessment(
             lambda engine, f, handle: export(engine, assessment_id, f, handle, headers=headers),
         )
     except UnknownAssessment as exc:
-        console.print(str(exc), style="red")
-        raise typer.Exit(2) from exc
+        raise CliError(str(exc)) from exc
 
 
 @app.command(
