@@ -10,7 +10,7 @@ What it does:
 1. Creates a throw-away PostgreSQL database, migrates it, and loads enterprises, specialists and open demands from
    the seeded generator in ``bench/text_corpus.py`` straight into the tables in bulk (no API, no change log: the
    workers fit their matchers from the tables at start-up).
-2. Serves ``service.main:app`` with ``uvicorn --workers 2`` and waits until both workers have fitted their matcher
+2. Serves ``service.main:app`` with ``uvicorn --workers 2`` and waits until both workers answer ``/readyz`` (index warm)
    (their CPU goes quiet). A warm-up pass asks once for every demand's suggestions (the matcher caches each
    specialist's tokenised profile parts for explanations the first time it explains them); its latencies are
    printed as the "warm-up pass" row. Steps 2-3 run once per ``--suggestion-cache`` value: by default first with
@@ -204,9 +204,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def get_ok(http: httpx.Client, url: str, patience: float = 300) -> httpx.Response:
+    """GET, retrying a 503 after its Retry-After (a saturated or warming worker), as a well-behaved client does."""
+    deadline = time.monotonic() + patience
+    while True:
+        response = http.get(url)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response.raise_for_status()
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+
+
 @contextmanager
 def serve(
-    app: str, workers: int, env: dict[str, str], app_dir: str | None = None, ready_path: str = "/healthz"
+    app: str, workers: int, env: dict[str, str], app_dir: str | None = None, ready_path: str = "/readyz"
 ) -> Iterator[str]:
     """Run uvicorn; yield its base URL once every worker is up and idle."""
     port = free_port()
@@ -234,15 +244,16 @@ def wait_ready(proc: subprocess.Popen, ready_url: str, workers: int, log_path: s
     """Until `ready_url` answers and every worker process has gone quiet (its matcher fitted)."""
     deadline = time.monotonic() + timeout
     parent = psutil.Process(proc.pid)
-    while time.monotonic() < deadline:
+    streak = 0  # /readyz is per worker (503 while its index warms): ask until several answers in a row are 200
+    while time.monotonic() < deadline and streak < 5 * workers:
         if proc.poll() is not None:
             raise RuntimeError(f"uvicorn exited: {Path(log_path).read_text()[-3000:]}")
         try:
-            if httpx.get(ready_url, timeout=2).status_code == 200:
-                break
+            ok = httpx.get(ready_url, timeout=10).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+            ok = False
+        streak = streak + 1 if ok else 0
+        time.sleep(0.05 if ok else 0.5)
     while time.monotonic() < deadline:
         children = parent.children() if workers > 1 else [parent]
         if len(children) >= workers:
@@ -346,7 +357,7 @@ def warm_up(base: str, n_demands: int, connections: int) -> dict:
         with httpx.Client(base_url=base, headers=HEADERS, timeout=30) as http:
             for demand_id in part:
                 started = time.perf_counter()
-                http.get(f"/demands/{demand_id}/suggestions").raise_for_status()
+                get_ok(http, f"/demands/{demand_id}/suggestions")
                 with lock:
                     latencies.append((time.perf_counter() - started) * 1000)
 
@@ -392,7 +403,7 @@ def visibility(url: str, n_demands: int, rounds: int) -> dict:
             )
             created.raise_for_status()
             expert_id = created.json()["id"]
-            hb.get(f"/demands/{demand['id']}/suggestions").raise_for_status()  # b has caught up before the write
+            get_ok(hb, f"/demands/{demand['id']}/suggestions")  # b has caught up before the write
             started = time.perf_counter()
             # The specialist takes the demand's own words: they rank first, on the default page.
             ha.patch(
@@ -406,7 +417,7 @@ def visibility(url: str, n_demands: int, rounds: int) -> dict:
             n = 0
             while True:
                 n += 1
-                page = hb.get(f"/demands/{demand['id']}/suggestions").json()
+                page = get_ok(hb, f"/demands/{demand['id']}/suggestions").json()
                 if any(item["expert_id"] == expert_id for item in page["items"]):
                     break
                 if time.perf_counter() - started > 30:
