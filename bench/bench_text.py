@@ -52,11 +52,23 @@ def _demand_doc(d) -> dict:  # noqa: ANN001
     return demand_doc(d)
 
 
-def _vectorizer(analyzer: str, jobs: int):  # noqa: ANN202
+PREVIOUS = {
+    "char_weight": 0.5,
+    "char_unigrams": False,
+    "stem": True,
+    "sublinear_tf": True,
+    "expert_field_weights": {"fields": 2.0, "keywords": 2.0, "title": 0.5, "bio": 1.0, "achievements": 1.0},
+    "demand_field_weights": {"title": 2.0, "keywords": 2.0, "industry": 1.0, "description": 1.0},
+}
+"""The text pipeline before issue 10 (``--previous``), to compare speed with the current one."""
+
+
+def _vectorizer(analyzer: str, jobs: int, previous: bool = False, bilingual: bool = False):  # noqa: ANN202
     from matching.matcher import Matcher
     from matching.text import TextVectorizer
 
-    return TextVectorizer(analyzer=analyzer, field_weights=Matcher()._field_weights(), n_jobs=jobs)
+    params = Matcher(**(PREVIOUS if previous else {"bilingual": bilingual})).vectorizer_params()
+    return TextVectorizer(**(params | {"analyzer": analyzer, "n_jobs": jobs}))
 
 
 # --------------------------------------------------------------------------- child runs
@@ -87,7 +99,7 @@ def child(args: argparse.Namespace) -> dict:
     initialize_jieba()
     rss_before = _peak_rss_mib()
     t0 = time.perf_counter()
-    vec = _vectorizer(args.analyzer, args.jobs)
+    vec = _vectorizer(args.analyzer, args.jobs, args.previous, args.bilingual)
     enc = vec.fit_encode(_expert_doc(p) for p in gen.experts(args.size))
     index = TextIndex(vectorizer=vec, prefit=True, keep_docs=False).fit_encoded(np.arange(1, args.size + 1), enc)
     out["fit_s"] = time.perf_counter() - t0
@@ -396,6 +408,10 @@ def run_child(
         cmd += ["--save", str(save)]
     if peers:
         cmd.append("--peers")
+    if args.previous:
+        cmd.append("--previous")
+    if args.bilingual:
+        cmd.append("--bilingual")
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=os.environ | {"PYTHONHASHSEED": "0"})
     if res.returncode != 0:
         raise SystemExit(f"child failed:\n{res.stderr[-4000:]}")
@@ -424,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--million", action="store_true", help="also build and query 1,000,000 profiles")
     ap.add_argument("--million-size", type=int, default=1_000_000, help=argparse.SUPPRESS)
     ap.add_argument("--no-peers", action="store_true", help="skip bm25s and tantivy")
+    ap.add_argument("--previous", action="store_true", help="the text pipeline before issue 10 (speed comparison)")
+    ap.add_argument("--bilingual", action="store_true", help="with Chinese-English concepts (speed comparison)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

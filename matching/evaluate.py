@@ -327,8 +327,22 @@ def format_table(rows: list[tuple[str, dict[str, float]]], k: int) -> str:
     return "\n".join(lines)
 
 
+def _is_benchmark(path: str) -> bool:
+    """Whether a file is a public evaluation set (fixtures/eval/*.json, with a ``grading`` key up front)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return '"grading"' in f.read(4096)
+    except OSError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point (public evaluation sets go to :mod:`matching.benchmark`)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in and _is_benchmark(args_in[0]):
+        from matching.benchmark import main as benchmark_main
+
+        return benchmark_main(args_in)
     ap = argparse.ArgumentParser(prog="python -m matching.evaluate", description=__doc__.splitlines()[0])
     ap.add_argument("data", help="JSON file with experts, demands and judgements")
     ap.add_argument("--k", type=int, default=5, help="cut-off for precision and nDCG (default 5)")
@@ -340,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--relevant", type=int, default=2, help="lowest grade that counts as relevant (default 2)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = ap.parse_args(argv)
+    args = ap.parse_args(args_in)
     dataset = load_dataset(args.data)
     names = list(VARIANTS) if args.all_variants else [args.variant]
     rows = [

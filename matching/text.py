@@ -12,7 +12,12 @@ queries alike, so both sides always get identical tokens:
   ``jieba.Tokenizer`` with a few programme terms added holds the dictionary, so global jieba state is
   untouched. It loads once, quietly, on first use (or :func:`initialize_jieba` at start-up).
 
-Choice of representation (``fixtures/labelled/judgements.json``, 71 demands, text only, judged candidates):
+Options measured on public data (``fixtures/eval``, README "Relevance on public data"): character unigrams
+(``char_unigrams``, common ones dropped by ``unigram_max_df``), one saturation per document
+(``sublinear_tf="document"``), the boilerplate list (``keep_boilerplate``) and Chinese-English concepts
+(``bilingual``, :mod:`matching.bilingual`, a third channel mixed by ``cross_weight`` / ``cross_weight_latin``).
+
+Choice of representation before that (``fixtures/labelled/judgements.json``, 71 demands, text only):
 ``blend`` nDCG@5 0.877 / MRR 0.962 / pairwise loss 0.167, ``words`` 0.881 / 0.967 / 0.186, ``char2``
 0.874 / 0.952 / 0.183 (bm25s on the same tokens 0.858 / 0.937 / 0.197). Rankings per demand are within noise
 of each other; ``blend`` orders pairs across demands best (what ``suggest_demands`` and the assignment rely on),
@@ -55,6 +60,8 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
+from matching.bilingual import CONCEPT_PREFIX, chinese_concepts, english_concepts
+
 AnalyzerMode = Literal["words", "char2", "blend"]
 FieldText = str | Sequence[str]
 Document = Mapping[str, FieldText]
@@ -71,15 +78,22 @@ _FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _VOWELS = frozenset("aeiou")
 
-_ZH_STOP_TEXT = """
+_ZH_FUNCTION_TEXT = """
     的 了 和 与 及 或 等 在 是 为 对 于 并 且 而 其 之 将 把 被 从 向 也 都 就 又 还 所 以 这 那 个 着 过 由 至 如
-    以及 或者 并且 而且 及其 其中 其他 其它 一个 一些 一种 这些 那些 这个 那个 我们 他们 你们 本人 自己 通过 进行
-    开展 相关 方面 主要 具有 具备 包括 利用 基于 实现 提供 提高 提升 解决 需要 希望 问题 工作 情况 目前 现有 能力
-    方法 方向 领域 技术 研究 从事 负责 长期 多项 多个 各类 以上 以下 可以 能够 用于 对于 关于 根据 按照 已经 同时
-    成为 作为 获得 取得 完成 参与 主持 承担 先后 曾经 曾 现任 担任 拥有 我司 公司 企业 单位 专家 需求 要求
+    以及 或者 并且 而且 及其 其中 其他 其它 一个 一些 一种 这些 那些 这个 那个 我们 他们 你们 本人 自己 通过
+    可以 能够 用于 对于 关于 根据 按照 已经 同时 以上 以下
 """
-ZH_STOP_WORDS = frozenset(_ZH_STOP_TEXT.split())
-"""Chinese function words and programme boilerplate, dropped in every mode (also as 2-grams)."""
+_ZH_BOILERPLATE_TEXT = """
+    进行 开展 相关 方面 主要 具有 具备 包括 利用 基于 实现 提供 提高 提升 解决 需要 希望 问题 工作 情况 目前 现有
+    能力 方法 方向 领域 技术 研究 从事 负责 长期 多项 多个 各类 成为 作为 获得 取得 完成 参与 主持 承担 先后 曾经
+    曾 现任 担任 拥有 我司 公司 企业 单位 专家 需求 要求
+"""
+ZH_FUNCTION_WORDS = frozenset(_ZH_FUNCTION_TEXT.split())
+"""Chinese function words, dropped in every mode (also as 2-grams and 1-grams)."""
+ZH_BOILERPLATE = frozenset(_ZH_BOILERPLATE_TEXT.split())
+"""Programme boilerplate (技术, 研究, 方法 …), dropped unless ``keep_boilerplate=True``."""
+ZH_STOP_WORDS = ZH_FUNCTION_WORDS | ZH_BOILERPLATE
+"""Both lists."""
 
 EN_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
 
@@ -177,6 +191,23 @@ def segment(run: str) -> list[str]:
     return words
 
 
+@lru_cache(maxsize=1 << 16)
+def word_concepts(word: str) -> tuple[str, ...]:
+    """English concepts of a Chinese word: the dictionary's, else those of its dictionary sub-words (铜互连 has
+    none of its own, 互连 has)."""
+    concepts = chinese_concepts(word)
+    if concepts or len(word) < 3:
+        return concepts
+    logp = _dictionary()
+    out: list[str] = []
+    for size in (3, 2):
+        for i in range(len(word) - size + 1):
+            sub = word[i : i + size]
+            if logp.get(sub) is not None and sub not in ZH_STOP_WORDS:
+                out.extend(c for c in chinese_concepts(sub) if c not in out)
+    return tuple(out)
+
+
 def normalise_text(text: str) -> str:
     """Lower-case text and turn full-width letters and digits into ASCII (what NFKC would do to them)."""
     if _FULLWIDTH_ALNUM.search(text):
@@ -228,6 +259,16 @@ class Analyzer:
     mode: AnalyzerMode = "blend"
     stem: bool = True
     stop_words: bool = True
+    keep_boilerplate: bool = False
+    char_unigrams: bool = False
+    bilingual: bool = False
+
+    @property
+    def _zh_stop(self) -> frozenset[str]:
+        """The Chinese words dropped: none, function words, or function words and boilerplate."""
+        if not self.stop_words:
+            return frozenset()
+        return ZH_FUNCTION_WORDS if self.keep_boilerplate else ZH_STOP_WORDS
 
     def __call__(self, text: str) -> list[str]:
         """Tokenise one text."""
@@ -250,15 +291,19 @@ class Analyzer:
     def _word_tokens(self, text: str) -> list[str]:
         """Segment normalised text into Chinese words (jieba's dictionary) and latin tokens."""
         out: list[str] = []
-        stop = ZH_STOP_WORDS if self.stop_words else frozenset()
+        stop = self._zh_stop
         logp = _dictionary()
         for cjk, lat in _WORD_RUNS.findall(text):
             if not cjk:
                 token = self._latin(lat)
                 if token:
                     out.append(token)
+                    if self.bilingual:
+                        out.extend(CONCEPT_PREFIX + c for c in english_concepts(lat))
                 continue
             for word in segment(cjk):
+                if self.bilingual and word not in stop:
+                    out.extend(CONCEPT_PREFIX + c for c in word_concepts(word))
                 n = len(word)
                 if n > 2:
                     # search-engine style: also the dictionary sub-words of long words (as cut_for_search)
@@ -272,7 +317,8 @@ class Analyzer:
         return out
 
     def _char_tokens(self, text: str, prefix: str, latin: bool = True) -> list[str]:
-        """Cut Chinese runs of normalised text into 2-grams (lone characters stay 1-grams)."""
+        """Cut Chinese runs of normalised text into 2-grams (lone characters stay 1-grams), plus every character
+        as a 1-gram with ``char_unigrams``."""
         if "的" in text:
             text = text.replace("的", " ")
         grams: list[str] = []
@@ -281,8 +327,11 @@ class Analyzer:
                 grams.append(run)
             else:
                 grams.extend([run[i : i + 2] for i in range(len(run) - 1)])
+                if self.char_unigrams:
+                    grams.extend(run)
         if self.stop_words:
-            grams = [g for g in grams if g not in ZH_STOP_WORDS]
+            stop = self._zh_stop
+            grams = [g for g in grams if g not in stop]
         if prefix:
             grams = [prefix + g for g in grams]
         if latin:
@@ -302,7 +351,7 @@ class Analyzer:
         for cjk, lat in _WORD_RUNS_ANY_CASE.findall(text):
             if cjk:
                 for word in segment(cjk):
-                    if word in seen or (self.stop_words and word in ZH_STOP_WORDS):
+                    if word in seen or word in self._zh_stop:
                         continue
                     toks = self._surface_cjk(word)
                     if toks:
@@ -310,7 +359,8 @@ class Analyzer:
             elif lat not in seen:
                 token = self._latin(lat.lower())
                 if token:
-                    seen[lat] = (token,)
+                    concepts = english_concepts(lat) if self.bilingual else []
+                    seen[lat] = (token, *(CONCEPT_PREFIX + c for c in concepts))
         return list(seen.items())
 
     def _surface_cjk(self, word: str) -> tuple[str, ...]:
@@ -318,13 +368,16 @@ class Analyzer:
         grams: list[str] = []
         if self.mode != "words":
             grams = [word] if len(word) == 1 else [word[i : i + 2] for i in range(len(word) - 1)]
-            if self.stop_words:
-                grams = [g for g in grams if g not in ZH_STOP_WORDS]
+            if self.char_unigrams and len(word) > 1:
+                grams.extend(word)
+            stop = self._zh_stop
+            grams = [g for g in grams if g not in stop]
+        concepts = tuple(CONCEPT_PREFIX + c for c in word_concepts(word)) if self.bilingual else ()
         if self.mode == "char2":
             return tuple(grams)
         if self.mode == "blend":
-            return (word, *(CHAR_PREFIX + g for g in grams))
-        return (word,)
+            return (word, *(CHAR_PREFIX + g for g in grams), *concepts)
+        return (word, *concepts)
 
 
 def field_text(value: FieldText | None) -> str:
@@ -422,12 +475,18 @@ class TextVectorizer(BaseEstimator):
         *,
         analyzer: AnalyzerMode = "blend",
         field_weights: Mapping[str, float] | None = None,
-        sublinear_tf: bool = True,
+        sublinear_tf: bool | Literal["document"] = True,
         min_df: int | float = 1,
         max_df: int | float = 1.0,
         char_weight: float = 0.5,
         stem: bool = True,
         stop_words: bool = True,
+        keep_boilerplate: bool = False,
+        char_unigrams: bool = False,
+        unigram_max_df: float = 0.2,
+        bilingual: bool = False,
+        cross_weight: float = 0.2,
+        cross_weight_latin: float = 0.5,
         n_jobs: int = 1,
         chunk_size: int = 2000,
     ) -> None:
@@ -439,6 +498,12 @@ class TextVectorizer(BaseEstimator):
         self.char_weight = char_weight
         self.stem = stem
         self.stop_words = stop_words
+        self.keep_boilerplate = keep_boilerplate
+        self.char_unigrams = char_unigrams
+        self.unigram_max_df = unigram_max_df
+        self.bilingual = bilingual
+        self.cross_weight = cross_weight
+        self.cross_weight_latin = cross_weight_latin
         self.n_jobs = n_jobs
         self.chunk_size = chunk_size
 
@@ -464,7 +529,16 @@ class TextVectorizer(BaseEstimator):
             raise ValueError(f"unknown analyzer {self.analyzer!r}")
         if not 0.0 <= self.char_weight <= 1.0:
             raise ValueError("char_weight must be in [0, 1]")
-        self.analyzer_ = Analyzer(self.analyzer, stem=self.stem, stop_words=self.stop_words)
+        if not 0.0 <= self.cross_weight < 1.0:
+            raise ValueError("cross_weight must be in [0, 1)")
+        self.analyzer_ = Analyzer(
+            self.analyzer,
+            stem=self.stem,
+            stop_words=self.stop_words,
+            keep_boilerplate=self.keep_boilerplate,
+            char_unigrams=self.char_unigrams,
+            bilingual=self.bilingual and self.analyzer != "char2",
+        )
         weights = self._weights(field_weights)
         presence = frozenset(presence_fields)
         vocab: defaultdict[str, int] = defaultdict()
@@ -479,6 +553,10 @@ class TextVectorizer(BaseEstimator):
             df += np.bincount(block.indices, minlength=n_terms)
         keep = self._keep_terms(df, n_docs)
         terms = list(vocab)
+        if self.char_unigrams and self.unigram_max_df < 1.0:
+            # common characters would make nearly every Chinese pair a (meaningless) candidate: keep rare ones only
+            single = np.fromiter((_single(t) for t in terms), dtype=bool, count=len(terms))
+            keep &= ~single | (df <= max(self.unigram_max_df * n_docs, 1))
         del vocab
         order = np.array(sorted(np.flatnonzero(keep).tolist(), key=terms.__getitem__), dtype=np.int64)
         remap = np.full(n_terms, -1, dtype=np.int64)
@@ -489,6 +567,8 @@ class TextVectorizer(BaseEstimator):
         kept_df = df[order]
         self.idf_ = (np.log((1.0 + n_docs) / (1.0 + kept_df)) + 1.0).astype(np.float32)
         self.char_mask_ = np.array([t.startswith(CHAR_PREFIX) for t in self.terms_], dtype=bool)
+        self.group_ = self.char_mask_.astype(np.int8)
+        self.group_[[t.startswith(CONCEPT_PREFIX) for t in self.terms_]] = 2
         self.n_docs_ = n_docs
         for block in blocks:
             block.remap(remap, order.size)
@@ -552,12 +632,26 @@ class TextVectorizer(BaseEstimator):
             field_weights = self.field_weights
         return dict(field_weights or {})
 
+    def _groups(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """Term groups and their mix weights (Chinese rows, Latin rows): words, character n-grams (``"blend"``),
+        concepts (``bilingual``: ``cross_weight`` in Chinese rows, ``cross_weight_latin`` in Latin ones)."""
+        if not self.bilingual:
+            if self.analyzer != "blend":
+                return None, np.ones(1), None
+            return self.group_, np.array([1.0 - self.char_weight, self.char_weight, 0.0]), None
+
+        def mix(x: float) -> np.ndarray:
+            cw = self.char_weight if self.analyzer == "blend" else 0.0
+            return np.array([(1.0 - cw) * (1.0 - x), cw * (1.0 - x), x])
+
+        return self.group_, mix(self.cross_weight), mix(self.cross_weight_latin)
+
     def _finish(self, blocks: list[_Block], presence: frozenset[str]) -> Encoded:
         """Apply idf and normalisation to encoded blocks and stack them without a second full copy."""
-        mask = self.char_mask_ if self.analyzer == "blend" else None
+        groups, mix, mix_latin = self._groups()
         for block in blocks:
             block.data *= self.idf_[block.indices]
-            _normalise(block, mask, self.char_weight)
+            _normalise(block, groups, mix, mix_latin)
         n_terms = self.idf_.size
         P = None
         if presence:
@@ -640,12 +734,17 @@ def _remap(
     return out_indptr, out_indices, [v[keep][order] for v in values]
 
 
+def _single(token: str) -> bool:
+    """Whether a token is one character (a Chinese 1-gram, prefixed or not): too weak to show an industry."""
+    return len(token) == 1 or (len(token) == 2 and token[0] == CHAR_PREFIX)
+
+
 def _encode_chunk(
     chunk: list[list[tuple[str, list[str]]]],
     vocab: Mapping[str, int],
     weights: Mapping[str, float],
     presence: frozenset[str],
-    sublinear: bool,
+    sublinear: bool | str,
     grow: bool = False,
 ) -> _Block:
     """Count a chunk of tokenised documents into weighted tf rows (and presence rows).
@@ -658,11 +757,11 @@ def _encode_chunk(
     row_presence: list[bool] = []
     lengths: list[int] = []
     ids: list[int] = []
+    single: list[bool] = []  # per entry of ids: a one-character token (never counted as presence)
     n_docs = len(chunk)
     n_tokens = np.zeros(n_docs, dtype=np.int64)
     n_oov = np.zeros(n_docs, dtype=np.int64)
     presence_len = np.zeros(n_docs, dtype=np.int64)
-    get = vocab.get
     for d, doc in enumerate(chunk):
         in_presence: set[str] = set()
         for key, tokens in doc:
@@ -670,17 +769,23 @@ def _encode_chunk(
                 continue
             n_tokens[d] += len(tokens)
             if key in presence:
-                in_presence.update(tokens)
+                in_presence.update(t for t in tokens if not _single(t))
             w = float(weights.get(key, 1.0))
             if w <= 0:
                 continue
             if grow:
                 row_ids = [vocab[t] for t in tokens]
             else:
-                row_ids = [i for i in (get(t, -1) for t in tokens) if i >= 0]
-                n_oov[d] += len(tokens) - len(row_ids)
+                n_all = len(tokens)
+                tokens = [t for t in tokens if t in vocab]
+                row_ids = [vocab[t] for t in tokens]
+                n_oov[d] += n_all - len(row_ids)
             if not row_ids:
                 continue
+            if key in presence:
+                single.extend(_single(t) for t in tokens)
+            else:
+                single.extend([False] * len(tokens))
             doc_of_row.append(d)
             row_weight.append(w)
             row_presence.append(key in presence)
@@ -695,11 +800,15 @@ def _encode_chunk(
             n_docs, zero_ptr, empty_i, np.zeros(0, np.float32), zero_ptr, empty_i, n_tokens, n_oov, presence_len
         )
     field_row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    uniq, counts = np.unique(field_row * n_terms + np.asarray(ids, dtype=np.int64), return_counts=True)
+    uniq, first, counts = np.unique(
+        field_row * n_terms + np.asarray(ids, dtype=np.int64), return_index=True, return_counts=True
+    )
+    is_single = np.asarray(single, dtype=bool)[first]
     fr = uniq // n_terms
     term = uniq - fr * n_terms
     c = counts.astype(np.float32)
-    tf = (np.float32(1.0) + np.log(c)) if sublinear else c
+    per_field = sublinear and sublinear != "document"
+    tf = (np.float32(1.0) + np.log(c)) if per_field else c
     tf = tf * np.asarray(row_weight, dtype=np.float32)[fr]
     doc = np.asarray(doc_of_row, dtype=np.int64)[fr]
     # sum each (document, term) over its fields, in field order (stable sort)
@@ -708,10 +817,13 @@ def _encode_chunk(
     key, tf = key[order], tf[order]
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     data = np.add.reduceat(tf, starts).astype(np.float32)
+    if sublinear == "document":
+        # saturate the document's weighted count once (1 + ln n above 1, linear below so weights < 1 stay positive)
+        data = np.where(data > 1, np.float32(1.0) + np.log(np.maximum(data, 1)), data).astype(np.float32)
     key = key[starts]
     d_rows = key // n_terms
     indptr, indices = _csr_arrays(d_rows, key - d_rows * n_terms, n_docs)
-    in_p = np.asarray(row_presence, dtype=bool)[fr[order]]
+    in_p = np.asarray(row_presence, dtype=bool)[fr[order]] & ~is_single[order]
     if presence and in_p.any():
         pkey = np.unique(doc[order][in_p] * n_terms + term[order][in_p])
         p_rows = pkey // n_terms
@@ -721,26 +833,32 @@ def _encode_chunk(
     return _Block(n_docs, indptr, indices, data, p_indptr, p_indices, n_tokens, n_oov, presence_len)
 
 
-def _normalise(block: _Block, char_mask: np.ndarray | None, char_weight: float) -> None:
-    """L2-normalise rows in place; with a char mask, normalise words and 2-grams apart and mix them."""
+def _normalise(block: _Block, groups: np.ndarray | None, mix: np.ndarray, mix_latin: np.ndarray | None = None) -> None:
+    """L2-normalise rows in place; with term groups (words, character n-grams, concepts), normalise each group
+    apart and mix them with weights ``sqrt(mix)`` (renormalised over the groups a row has). Rows that are mostly
+    Latin text (fewer character n-grams than words) use ``mix_latin`` when given."""
     if block.data.size == 0:
         return
     n = block.n_docs
     rows = np.repeat(np.arange(n), np.diff(block.indptr))
     sq = block.data.astype(np.float64) ** 2
-    if char_mask is None:
+    if groups is None:
         norms = np.sqrt(np.bincount(rows, weights=sq, minlength=n))
         block.data /= norms[rows].astype(np.float32)
         return
-    group = char_mask[block.indices].astype(np.int64)
-    ss = np.bincount(rows * 2 + group, weights=sq, minlength=2 * n).reshape(-1, 2)
-    mix = np.array([1.0 - char_weight, char_weight])
+    k = mix.size
+    group = groups[block.indices].astype(np.int64)
+    ss = np.bincount(rows * k + group, weights=sq, minlength=k * n).reshape(-1, k)
+    row_mix = np.broadcast_to(mix, (n, k))
+    if mix_latin is not None:
+        counts = np.bincount(rows * k + group, minlength=k * n).reshape(-1, k)
+        row_mix = np.where((counts[:, 1] < counts[:, 0])[:, None], mix_latin, mix)
     present = ss > 0
-    total = np.sqrt((present * mix).sum(axis=1))
+    total = np.sqrt((present * row_mix).sum(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(present, np.sqrt(mix) / np.sqrt(ss), 0.0) / np.where(total > 0, total, 1.0)[:, None]
+        scale = np.where(present, np.sqrt(row_mix) / np.sqrt(ss), 0.0) / np.where(total > 0, total, 1.0)[:, None]
     block.data *= scale[rows, group].astype(np.float32)
-    if char_weight in (0.0, 1.0):
+    if (mix == 0).any():
         keep = block.data != 0
         if not keep.all():
             rows = rows[keep]

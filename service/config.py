@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     deadline_scan_seconds: float = Field(default=3600.0, gt=0)
     deadline_notice_days: int = Field(default=3, ge=1)
     suggestion_notify_score: float = Field(default=0.3, ge=0, le=1)
+    bilingual: bool = Field(
+        default=False, description="Chinese-English concepts (CC-CEDICT + glossary): cross-language matching"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -159,6 +162,7 @@ class Settings(BaseSettings):
             "expert_field_weights": dict(self.expert_field_weights),
             "demand_field_weights": dict(self.demand_field_weights),
             "home_province": self.home_province,
+            "bilingual": self.bilingual,
         }
 
     @field_validator("workers", mode="before")

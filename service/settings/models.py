@@ -15,3 +15,4 @@ class MatchingSettings(BaseModel):
     demand_field_weights: dict[str, float]
     home_province: str
     home_province_en: str
+    bilingual: bool = Field(description="Chinese-English concepts on (EXPERTMATCH_BILINGUAL)")

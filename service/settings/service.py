@@ -28,4 +28,5 @@ def matching_settings(*, settings: Settings) -> MatchingSettings:
         demand_field_weights=dict(settings.demand_field_weights),
         home_province=zh,
         home_province_en=en,
+        bilingual=settings.bilingual,
     )

@@ -19,11 +19,13 @@ def test_score_and_field_weights_and_home_province_come_from_the_environment(
     monkeypatch.setenv("EXPERTMATCH_WEIGHT_ORIGIN", "0.1")
     monkeypatch.setenv("EXPERTMATCH_EXPERT_FIELD_WEIGHTS", '{"keywords": 3, "bio": 1}')
     monkeypatch.setenv("EXPERTMATCH_HOME_PROVINCE", "Hebei")
+    monkeypatch.setenv("EXPERTMATCH_BILINGUAL", "true")
     s = Settings(database_url=database_url)
     assert s.weight_text == 0.9 and s.weight_origin == 0.1
     assert s.expert_field_weights == {"keywords": 3.0, "bio": 1.0}
     options = s.matching_options()
     assert options["home_province"] == "Hebei" and options["weights"].origin == 0.1
+    assert options["bilingual"] is True
 
 
 @pytest.mark.parametrize(
@@ -55,7 +57,7 @@ def test_administrators_see_the_matching_settings_in_force(settings: Settings, e
         assert body["score_weights"]["origin"] == 0.2
         assert body["home_province"] == "山西" and body["home_province_en"] == "Shanxi"
         assert abs(sum(body["score_weights_normalised"].values()) - 1) < 1e-6
-        assert body["expert_field_weights"]["keywords"] == 2.0
+        assert body["expert_field_weights"]["title"] == 0.5
         assert "text" in body["ranking_rule"]
         assert client.get("/settings/matching").status_code == 401
 
