@@ -118,7 +118,7 @@ def uvicorn_server(database_url: str, log_dir: Path, *, workers: int = WORKERS, 
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # generous: a loaded machine imports and starts two workers slowly
         while True:
             if process.poll() is not None:
                 pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
