@@ -14,6 +14,7 @@ from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
 from service.keys import service as keys_service
 from service.keys.models import Role
+from service.security import client_of, throttle_of
 
 _bearer = HTTPBearer(auto_error=False, description="API key minted by POST /keys or EXPERTMATCH_ADMIN_KEY")
 
@@ -54,6 +55,9 @@ def authenticate(
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     secret = credentials.credentials
+    # A client that sent too many wrong keys waits before any key of theirs is even looked at (no oracle meanwhile).
+    throttle, client = throttle_of(request), client_of(request)
+    throttle.check(client)
     admin_key = request.app.state.settings.admin_key
     if admin_key is not None and hmac.compare_digest(
         secret.encode("utf-8", "surrogatepass"), admin_key.get_secret_value().encode()
@@ -61,6 +65,7 @@ def authenticate(
         return Principal(role=Role.admin, key_id=None)
     key = keys_service.find_live(db_session=db_session, secret=secret)
     if key is None:
+        throttle.failed(client)
         raise Unauthorized("the API key is unknown or revoked")
     return Principal(
         role=Role(key.role),

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -386,7 +387,12 @@ def serve(
     from service.observability import MULTIPROC_ENV, log_config, prepare_multiprocess_dir
     from service.workers import run_uvicorn, usable_cores
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            console.print(f"[red]cannot start: {error['msg'].removeprefix('Value error, ')}[/red]")
+        raise typer.Exit(2) from None
     host = host or settings.host
     port = settings.port if port is None else port
     if workers is not None and workers < 0:
@@ -431,6 +437,7 @@ def serve(
             log_level=settings.log_level.lower(),
             log_config=log_config(settings),
             worker_timeout=settings.worker_timeout,
+            server_header=False,  # no banner naming the server software
         )
     finally:
         if own_metrics_dir is not None:

@@ -16,6 +16,7 @@ from matching.regions import province_names
 from matching.scoring import ScoreWeights
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+MIN_ADMIN_KEY_LENGTH = 16
 
 
 def machine_memory_mib() -> int:
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 15000
     # Periodic assessment (SPEC §8.3): service hours expected per engagement served in a period (full marks).
     assessment_hours_target: float = Field(default=40.0, gt=0, le=10_000)
+    # Failed authentications (a key that is wrong, unknown or revoked) allowed per client address in a moving window
+    # of `auth_failure_window_s` seconds; beyond that every request with a key answers 429 until the window frees.
+    auth_failure_limit: int = Field(default=20, ge=0, description="0 disables the throttle")
+    auth_failure_window_s: int = Field(default=60, ge=1, le=86_400)
     # Matching (SPEC §3): score weights (any non-negative scale; text must be more than half of the total, so
     # soft factors only break ties among comparable fits), field weights of the text relevance, home province.
     weight_text: float = Field(default=0.75, ge=0)
@@ -177,6 +182,18 @@ class Settings(BaseSettings):
         from service.workers import default_workers
 
         return self.workers or default_workers(sqlite=self.is_sqlite)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _strong_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        """A short administrator key can be guessed: refuse to start with one."""
+        if key is not None and len(key.get_secret_value()) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(
+                f"EXPERTMATCH_ADMIN_KEY is {len(key.get_secret_value())} characters long; it must have at least "
+                f"{MIN_ADMIN_KEY_LENGTH} (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+                "or be left unset"
+            )
+        return key
 
     @property
     def is_sqlite(self) -> bool:

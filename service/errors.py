@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 log = logging.getLogger("expertmatch.errors")
 
@@ -126,12 +128,74 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$")
+_PG_DETAIL = re.compile(r"Key \((?P<columns>[^)]*)\)=\((?P<value>.*)\) already exists")
+
+
+def describe_integrity_error(exc: IntegrityError) -> tuple[str, list[str], str | None] | None:
+    """(table, columns, value) of a unique-value collision, or None for any other integrity error."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # PostgreSQL
+        if getattr(orig, "sqlstate", None) != "23505" or not diag.table_name:
+            return None
+        match = _PG_DETAIL.search(diag.message_detail or "")
+        if match is None:
+            return diag.table_name, [diag.constraint_name or "value"], None
+        columns = [c.strip() for c in match["columns"].split(",")]
+        return diag.table_name, columns, match["value"] if len(columns) == 1 else None
+    match = _SQLITE_UNIQUE.search(str(orig))
+    if match is None:
+        return None
+    qualified = [part.strip().split(".", 1) for part in match[1].split(",")]
+    return qualified[0][0], [column for _, column in qualified], None
+
+
+async def _body_value(request: Request, column: str) -> str | None:
+    """The value the request body gave `column` (SQLite does not say which value collided)."""
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return None
+    value = body.get(column) if isinstance(body, dict) else None
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _existing_id(request: Request, table: str, column: str, value: object) -> int | None:
+    """The id of the record that already holds the value, when the table and column are the service's own."""
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None or value is None:
+        return None
+    from service.models import metadata
+
+    known = metadata.tables
+    if table not in known or column not in known[table].c or "id" not in known[table].c:
+        return None
+    t = known[table]
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(t.c.id).where(t.c[column] == value).limit(1)).scalar()
+    except Exception:  # a best-effort detail: the 409 stands without it
+        log.debug("could not look up the record holding %s.%s", table, column, exc_info=True)
+        return None
+
+
+def _flat_routes(routes: list[Any]) -> list[Any]:
+    """Every route, with those of included routers (which FastAPI may keep behind one entry) spelled out."""
+    flat: list[Any] = []
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        flat.extend(contexts() if callable(contexts) else [route])
+    return flat
+
+
 def _method_not_allowed(request: Request) -> JSONResponse:
     """405 with an Allow header listing every method any route at this path accepts (Starlette names only one)."""
     allowed: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
+    path = request.scope.get("path", "")
+    for route in _flat_routes(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
             allowed |= set(getattr(route, "methods", None) or ())
     if "GET" in allowed:
         allowed.add("HEAD")
@@ -149,11 +213,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        extra = dict(exc.extra)
+        headers = extra.pop("headers", None)
         retry_after = getattr(exc, "retry_after", None)
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return problem(
-            exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, headers=headers, **exc.extra
-        )
+        if retry_after:
+            headers = {**(headers or {}), "Retry-After": str(retry_after)}
+        return problem(exc.status, exc.title, exc.detail, code=exc.code, errors=exc.errors, headers=headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -190,13 +255,37 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error: %s", exc.orig)
+        collision = describe_integrity_error(exc)
+        if collision is None:
+            return problem(
+                409,
+                "Conflict",
+                "the change conflicts with existing data (a unique value is taken or a referenced record is gone)",
+                code="integrity-conflict",
+            )
+        table, columns, value = collision
+        if value is None and len(columns) == 1:
+            value = await _body_value(request, columns[0])
+        existing = _existing_id(request, table, columns[0], value) if len(columns) == 1 else None
+        shown = f" {value!r}" if value is not None else ""
+        taken_by = f" by {table} {existing}" if existing is not None else f" by another {table}"
+        what = " and ".join(columns)
+        errors = [
+            {"field": f"body.{column}", "message": f"already used{taken_by}", "type": "unique-value-taken"}
+            for column in columns
+        ]
+        extra: dict[str, Any] = {"record": table, "fields": columns}
+        if existing is not None:
+            extra["existing_id"] = existing
         return problem(
             409,
             "Conflict",
-            "the change conflicts with existing data (a unique value is taken or a referenced record is gone)",
-            code="integrity-conflict",
+            f"{what}{shown} is already used{taken_by}; it must be unique",
+            code="unique-value-taken",
+            errors=errors,
+            **extra,
         )
 
     @app.exception_handler(OperationalError)

@@ -17,6 +17,8 @@ from service.db import make_engine
 from service.docs import install_docs
 from service.errors import install_error_handlers
 from service.observability import configure_logging, install_observability
+from service.openapi import install_openapi
+from service.security import SecurityHeadersMiddleware
 from service.suggestions.live import LiveMatcher, explainer_for, matcher_factory
 from service.webhooks.worker import DeliveryWorker
 
@@ -74,7 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(AdmissionMiddleware)  # inside the observability middleware: refusals are counted and logged
     install_observability(app)
+    # Outermost, so that every answer carries the headers, errors and probes included.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(api_router)
+    install_openapi(app)
     install_docs(app)
     install_console(app)
     return app

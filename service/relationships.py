@@ -12,6 +12,8 @@ it carried, while the audit trail (which holds no foreign keys) keeps who did wh
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, func, select
 
 from service.auth import Principal
@@ -97,32 +99,133 @@ def ensure_expert_deletable(*, db_session: Session, expert_id: int | None) -> No
         )
 
 
-def ensure_capacity_fits(*, db_session: Session, expert_id: int | None, capacity: int) -> None:
-    """Raise Conflict when a new capacity is below the specialist's live engagements (for the experts' PATCH)."""
-    if expert_id is None:
+def _lock(db_session: Session, model: type, record_id: int) -> None:
+    """Lock the record as new engagements do, so that no selection slips in between the check and the write."""
+    db_session.exec(
+        select(model.id).where(model.id == record_id).with_for_update()  # type: ignore[attr-defined]
+    ).first()
+
+
+def _ids(engagements: list[Engagement]) -> list[int]:
+    return sorted(e.id for e in engagements if e.id is not None)
+
+
+def ensure_expert_change_allowed(*, db_session: Session, expert_id: int | None, changes: dict[str, Any]) -> None:
+    """Raise Conflict, naming the live engagements in the way, when a PATCH of a specialist would break SPEC §2.
+
+    Against the specialist's offered and active engagements: `capacity` may not go below their number, `active` may
+    not become false while there are any, `conflicts` may not name an enterprise one of them serves, and `origin` may
+    not leave an origin one of their demands requires.
+    """
+    watched = {name for name in ("capacity", "active", "conflicts", "origin") if changes.get(name) is not None}
+    if expert_id is None or not watched:
         return
-    live = _locked_live_count(db_session, Expert, Engagement.expert_id, expert_id)
-    if capacity < live:
+    _lock(db_session, Expert, expert_id)
+    live = db_session.exec(
+        select(Engagement, Demand)
+        .join(Demand, col(Demand.id) == col(Engagement.demand_id))
+        .where(Engagement.expert_id == expert_id, col(Engagement.status).in_(LIVE_STATUSES))
+        .order_by(col(Engagement.id))
+    ).all()
+    if not live:
+        return
+    engagements = [e for e, _ in live]
+    if "capacity" in watched and changes["capacity"] < len(live):
         raise Conflict(
-            f"expert {expert_id} has {live} live engagement(s); capacity cannot go below that",
+            f"expert {expert_id} has {len(live)} live engagement(s) ({_list(engagements)}); capacity cannot go "
+            "below that",
             code="capacity-below-load",
+            errors=[_field("capacity", f"below the {len(live)} live engagement(s)")],
             expert_id=expert_id,
-            live_engagements=live,
+            live_engagements=len(live),
+            engagement_ids=_ids(engagements),
         )
-
-
-def ensure_headcount_fits(*, db_session: Session, demand_id: int | None, headcount: int) -> None:
-    """Raise Conflict when a new headcount is below the demand's live engagements (for the demands' PATCH)."""
-    if demand_id is None:
-        return
-    live = _locked_live_count(db_session, Demand, Engagement.demand_id, demand_id)
-    if headcount < live:
+    if "active" in watched and changes["active"] is False:
         raise Conflict(
-            f"demand {demand_id} has {live} live engagement(s); headcount cannot go below that",
-            code="headcount-below-engaged",
-            demand_id=demand_id,
-            live_engagements=live,
+            f"expert {expert_id} has live engagement(s) ({_list(engagements)}); decline, complete or terminate "
+            "them before deactivating",
+            code="expert-has-live-engagements",
+            errors=[_field("active", "the specialist has live engagements")],
+            expert_id=expert_id,
+            engagement_ids=_ids(engagements),
         )
+    if "conflicts" in watched:
+        conflicts = set(changes["conflicts"])
+        clashes = [e for e in engagements if e.enterprise_id in conflicts]
+        if clashes:
+            enterprises = sorted({e.enterprise_id for e in clashes})
+            raise Conflict(
+                f"expert {expert_id} serves enterprise(s) {', '.join(map(str, enterprises))} in live engagement(s) "
+                f"({_list(clashes)}); end them before declaring a conflict of interest",
+                code="conflict-with-live-engagement",
+                errors=[_field("conflicts", f"enterprise {n} is served in a live engagement") for n in enterprises],
+                expert_id=expert_id,
+                enterprise_ids=enterprises,
+                engagement_ids=_ids(clashes),
+            )
+    if "origin" in watched:
+        origin = changes["origin"]
+        clashes = [e for e, d in live if d.accepted_origins and origin not in d.accepted_origins]
+        if clashes:
+            raise Conflict(
+                f"live engagement(s) ({_list(clashes)}) of expert {expert_id} are on demands that do not accept "
+                f"specialists from '{origin}'",
+                code="origin-not-accepted-by-live-engagement",
+                errors=[_field("origin", f"not accepted by the demand of engagement(s) {_list(clashes)}")],
+                expert_id=expert_id,
+                engagement_ids=_ids(clashes),
+            )
+
+
+def ensure_demand_change_allowed(*, db_session: Session, demand_id: int | None, changes: dict[str, Any]) -> None:
+    """Raise Conflict, naming the live engagements in the way, when a PATCH of a demand would break SPEC §2.
+
+    Against the demand's offered and active engagements: `headcount` may not go below their number, and
+    `accepted_origins` must keep accepting each of their specialists' origin.
+    """
+    watched = {name for name in ("headcount", "accepted_origins") if changes.get(name) is not None}
+    if demand_id is None or not watched:
+        return
+    _lock(db_session, Demand, demand_id)
+    live = db_session.exec(
+        select(Engagement, Expert)
+        .join(Expert, col(Expert.id) == col(Engagement.expert_id))
+        .where(Engagement.demand_id == demand_id, col(Engagement.status).in_(LIVE_STATUSES))
+        .order_by(col(Engagement.id))
+    ).all()
+    if not live:
+        return
+    engagements = [e for e, _ in live]
+    if "headcount" in watched and changes["headcount"] < len(live):
+        raise Conflict(
+            f"demand {demand_id} has {len(live)} live engagement(s) ({_list(engagements)}); headcount cannot go "
+            "below that",
+            code="headcount-below-engaged",
+            errors=[_field("headcount", f"below the {len(live)} live engagement(s)")],
+            demand_id=demand_id,
+            live_engagements=len(live),
+            engagement_ids=_ids(engagements),
+        )
+    origins = changes.get("accepted_origins")
+    if origins:
+        clashes = [e for e, x in live if x.origin not in origins]
+        if clashes:
+            raise Conflict(
+                f"live engagement(s) ({_list(clashes)}) of demand {demand_id} are with specialists whose origin "
+                "the new accepted_origins leaves out",
+                code="origin-not-accepted-by-live-engagement",
+                errors=[_field("accepted_origins", f"leaves out the specialist of engagement(s) {_list(clashes)}")],
+                demand_id=demand_id,
+                engagement_ids=_ids(clashes),
+            )
+
+
+def _list(engagements: list[Engagement]) -> str:
+    return "engagement " + ", ".join(str(e.id) for e in engagements)
+
+
+def _field(name: str, message: str) -> dict[str, str]:
+    return {"field": f"body.{name}", "message": message, "type": "conflict"}
 
 
 def can_see_demand(*, db_session: Session, principal: Principal, demand: object) -> bool:

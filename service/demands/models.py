@@ -46,6 +46,13 @@ class DemandStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class InitialDemandStatus(StrEnum):
+    """The statuses a demand may be created with (the schema says so; the rest of the lifecycle follows)."""
+
+    draft = "draft"
+    open = "open"
+
+
 class Origin(StrEnum):
     in_province = "in_province"
     out_of_province = "out_of_province"
@@ -113,13 +120,17 @@ class DemandCreate(DemandFields):
     budget_cny: Budget | None = None
     term_months: TermMonths = 12
     deadline: date | None = None
-    status: DemandStatus = DemandStatus.open
+    status: InitialDemandStatus = PydanticField(
+        default=InitialDemandStatus.open, description="a demand is created 'open' (published) or 'draft'"
+    )
     external_id: ExternalId | None = None  # type: ignore[valid-type]
 
-    @field_validator("status")
+    @field_validator("status", mode="before")
     @classmethod
-    def _created_open_or_draft(cls, status: DemandStatus) -> DemandStatus:
-        if status not in (DemandStatus.open, DemandStatus.draft):
+    def _created_open_or_draft(cls, status: object) -> object:
+        # A later status is a lifecycle word the client may know: say why it cannot start there.
+        later = set(DemandStatus.__members__) - set(InitialDemandStatus.__members__)
+        if isinstance(status, str) and status in later:
             raise ValueError("a demand is created 'open' or 'draft'")
         return status
 

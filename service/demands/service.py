@@ -24,7 +24,7 @@ from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.events import service as events
 from service.events.models import EventType
 from service.pagination import fetch_page
-from service.relationships import can_see_demand, ensure_demand_deletable, ensure_headcount_fits
+from service.relationships import can_see_demand, ensure_demand_change_allowed, ensure_demand_deletable
 
 
 def get(*, db_session: Session, demand_id: int) -> Demand:
@@ -190,8 +190,7 @@ def update(
             demand.published_at = utcnow()
         if changes["status"] == DemandStatus.cancelled and demand.status != DemandStatus.cancelled:
             close_offers_of_cancelled(db_session, demand=demand, actor=principal)
-    if changes.get("headcount") is not None:
-        ensure_headcount_fits(db_session=db_session, demand_id=demand.id, headcount=changes["headcount"])
+    ensure_demand_change_allowed(db_session=db_session, demand_id=demand.id, changes=changes)
     if "deadline" in changes:
         changes["deadline"] = demand_in.deadline
     apply_patch(demand, changes)

@@ -11,7 +11,7 @@ from service.enterprises.models import Enterprise
 from service.errors import Forbidden, InvalidInput, NotFound
 from service.experts.models import ADMIN_ONLY_FIELDS, Expert, ExpertCreate, ExpertPublic, ExpertUpdate
 from service.pagination import fetch_page
-from service.relationships import can_see_expert_contact, ensure_capacity_fits, ensure_expert_deletable
+from service.relationships import can_see_expert_contact, ensure_expert_change_allowed, ensure_expert_deletable
 from service.units import service as units_service
 
 
@@ -119,8 +119,7 @@ def update(*, db_session: Session, expert: Expert, expert_in: ExpertUpdate, prin
         check_conflicts_exist(db_session=db_session, conflicts=changes["conflicts"])
     if changes.get("unit_id") is not None:
         units_service.ensure_exists(db_session=db_session, unit_id=changes["unit_id"])
-    if changes.get("capacity") is not None:
-        ensure_capacity_fits(db_session=db_session, expert_id=expert.id, capacity=changes["capacity"])
+    ensure_expert_change_allowed(db_session=db_session, expert_id=expert.id, changes=changes)
     apply_patch(expert, changes)
     db_session.add(expert)
     db_session.commit()
