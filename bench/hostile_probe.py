@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-KEY = "probe-admin-key-0123456789"
+KEY = "test-admin-key-0123456789"  # the factories' administrator key
 ADMIN = {"Authorization": f"Bearer {KEY}"}
 
 
@@ -64,6 +64,7 @@ def main() -> None:
     # The probes are this checkout's; `tests.factories` (used by them) and `service` are the probed checkout's.
     spec = importlib.util.spec_from_file_location("hostile", HERE / "tests" / "hardening" / "hostile.py")
     hostile = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["hostile"] = hostile
     spec.loader.exec_module(hostile)  # type: ignore[union-attr]
     dump, operations, probes, world = hostile.dump, hostile.operations, hostile.probes, hostile.world
 

@@ -55,15 +55,18 @@ def _strip(value: Any) -> Any:
 
 
 NO_NUL_PATTERN = "^[^\\x00]*$"
+# Required text is stripped first, so it needs one character that is not white space.
+NOT_BLANK_PATTERN = "^\\s*[^\\s\\x00][^\\x00]*$"
 
 
 def _text(max_length: int, min_length: int = 0) -> Any:
+    pattern = NOT_BLANK_PATTERN if min_length else NO_NUL_PATTERN
     return Annotated[
         str,
         BeforeValidator(_strip),
         StringConstraints(min_length=min_length, max_length=max_length),
         AfterValidator(_no_nul),
-        WithJsonSchema({"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": NO_NUL_PATTERN}),
+        WithJsonSchema({"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": pattern}),
     ]
 
 

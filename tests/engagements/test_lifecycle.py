@@ -62,12 +62,15 @@ def test_an_offer_on_a_cancelled_demand_is_declined_and_cannot_be_accepted(parti
     assert response.status_code == 409 and response.json()["code"] == "illegal-engagement-transition"
 
 
-def test_accepting_after_a_conflict_was_declared_answers_409(parties: Parties) -> None:
+def test_declaring_a_conflict_with_an_offering_enterprise_answers_409_and_the_offer_stands(parties: Parties) -> None:
+    # The offer is live: a conflict of interest with its enterprise is refused until it is declined (issue 12).
     offered = parties.offered()
     patch = {"conflicts": [parties.enterprise_a["id"]]}
-    assert parties.client.patch(f"/experts/{parties.expert_x['id']}", json=patch, headers=ADMIN).status_code == 200
+    response = parties.client.patch(f"/experts/{parties.expert_x['id']}", json=patch, headers=ADMIN)
+    assert response.status_code == 409 and response.json()["code"] == "conflict-with-live-engagement"
+    assert response.json()["engagement_ids"] == [offered["id"]]
     response = parties.move(offered["id"], "accept", headers=parties.exp_x)
-    assert response.status_code == 409 and response.json()["code"] == "conflict-of-interest"
+    assert response.status_code == 200
 
 
 ILLEGAL = [

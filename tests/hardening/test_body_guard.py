@@ -77,7 +77,7 @@ def test_a_bool_is_not_an_id(api, client) -> None:
     [
         ({"active": 0}, "body.active"),
         ({"capacity": "5"}, "body.capacity"),
-        ({"capacity": 2.0}, "body.capacity"),
+        ({"capacity": 2.5}, "body.capacity"),
         ({"travels": "true"}, "body.travels"),
         ({"name": 7}, "body.name"),
         ({"conflicts": [True]}, "body.conflicts.0"),
@@ -108,6 +108,13 @@ def test_strict_json_still_takes_strings_for_enums_and_dates(api, client) -> Non
     response = client.post("/demands", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     assert response.json()["deadline"] == "2030-01-31"
+
+
+def test_a_whole_float_is_an_integer_as_in_json_schema(api, client) -> None:
+    expert = api.expert()
+    response = client.patch(f"/experts/{expert['id']}", json={"capacity": 3.0}, headers=ADMIN)
+    assert response.status_code == 200
+    assert response.json()["capacity"] == 3
 
 
 def test_an_integer_is_a_number(api, client) -> None:
