@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, WithJsonSchema
 from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, event, insert
 from sqlmodel import Field, Session, SQLModel
 
@@ -59,11 +60,23 @@ NO_NUL_PATTERN = "^[^\\x00]*$"
 NOT_BLANK_PATTERN = "^\\s*[^\\s\\x00][^\\x00]*$"
 
 
+def _strip_within(max_length: int) -> Callable[[Any], Any]:
+    def strip(value: Any) -> Any:
+        # The documented maxLength holds for the text as sent, white space included, not only after stripping.
+        if isinstance(value, str) and len(value) > max_length:
+            raise PydanticCustomError(
+                "string_too_long", "String should have at most {max_length} characters", {"max_length": max_length}
+            )
+        return _strip(value)
+
+    return strip
+
+
 def _text(max_length: int, min_length: int = 0) -> Any:
     pattern = NOT_BLANK_PATTERN if min_length else NO_NUL_PATTERN
     return Annotated[
         str,
-        BeforeValidator(_strip),
+        BeforeValidator(_strip_within(max_length)),
         StringConstraints(min_length=min_length, max_length=max_length),
         AfterValidator(_no_nul),
         WithJsonSchema({"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": pattern}),

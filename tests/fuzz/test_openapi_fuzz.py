@@ -90,6 +90,9 @@ def test_no_request_produces_a_server_error_or_breaks_the_schema(case) -> None:
     check_acceptance(case, response)
 
 
+REACHED: dict[str, set[int]] = {}
+
+
 class StatefulMachine(schema.as_state_machine()):  # type: ignore[misc]
     """Chains calls through the document's links: a created record's id feeds every operation that takes it."""
 
@@ -97,6 +100,7 @@ class StatefulMachine(schema.as_state_machine()):  # type: ignore[misc]
         return {"headers": ADMIN}
 
     def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
+        REACHED.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
         case.validate_response(response, excluded_checks=[positive_data_acceptance], transport_kwargs=kwargs)
         check_acceptance(case, response)
 
@@ -104,9 +108,9 @@ class StatefulMachine(schema.as_state_machine()):  # type: ignore[misc]
 @pytest.mark.slow
 def test_stateful_runs_reach_every_route_without_errors(settings, engine) -> None:
     wire(settings, engine)
-    StatefulMachine.run(
-        settings=settings_for_stateful(),
-    )
+    REACHED.clear()
+    StatefulMachine.run(settings=settings_for_stateful())
+    # Which operations answered what is in REACHED; tests/hardening/test_openapi_links.py follows the links by hand.
 
 
 def settings_for_stateful():  # type: ignore[no-untyped-def]
