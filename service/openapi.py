@@ -8,6 +8,7 @@ taken from the new round.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -37,6 +38,14 @@ def _response_schema(operation: dict[str, Any]) -> str | None:
     return None
 
 
+def _derived_param(schema_name: str, schemas: dict[str, Any]) -> str | None:
+    """`UnitPublic` with an `id` fills `unit_id`: new domains get links without being listed here."""
+    if not schema_name.endswith("Public") or "id" not in schemas.get(schema_name, {}).get("properties", {}):
+        return None
+    stem = re.sub(r"(?<!^)(?=[A-Z])", "_", schema_name.removesuffix("Public")).lower()
+    return f"{stem}_id"
+
+
 def _path_params(operation: dict[str, Any]) -> list[str]:
     return [p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"]
 
@@ -52,7 +61,7 @@ def add_links(document: dict[str, Any]) -> dict[str, Any]:
     ]
     for _, _, producer in operations:
         schema_name = _response_schema(producer) or ""
-        own, prefix = RECORD_PARAMS.get(schema_name), ""
+        own, prefix = RECORD_PARAMS.get(schema_name) or _derived_param(schema_name, schemas), ""
         if schema_name in WRAPPED:
             prefix, schema_name = f"/{WRAPPED[schema_name][0]}", WRAPPED[schema_name][1]
         elif own is None:
