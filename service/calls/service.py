@@ -33,6 +33,7 @@ Explainer = Callable[[int, int], Suggestion | None]
 
 CALL = "call"
 BID = "bid"
+MATCHER_RULES = frozenset({"on_site_no_travel"})
 
 
 def _bidders(db_session: Session, call_id: int) -> int:
@@ -133,7 +134,7 @@ def publish(*, db_session: Session, demand: Demand, call_in: CallCreate, princip
 def _reasons(suggestion: Suggestion | None) -> list[dict[str, Any]]:
     if suggestion is None:
         return []
-    return [{"code": r.code, "zh": r.zh, "en": r.en} for r in [*suggestion.exclusions, *suggestion.reasons]]
+    return [{"code": r.code, "zh": r.zh, "en": r.en} for r in suggestion.reasons]
 
 
 def place_bid(
@@ -189,13 +190,16 @@ def place_bid(
             max_bidders=call.max_bidders,
         )
     engagements.check_pair_possible(db_session, expert=expert, demand=fresh)
-    if suggestion is not None and suggestion.exclusions:
-        rule = suggestion.exclusions[0]
+    # The database answered the other hard rules just above, under the call's lock; the matcher's view may lag, so
+    # only the rule the database cannot judge (on-site work with a specialist who does not travel) is taken from it.
+    matcher_only = [r for r in (suggestion.exclusions if suggestion is not None else []) if r.code in MATCHER_RULES]
+    if matcher_only:
+        rule = matcher_only[0]
         raise Conflict(
             f"hard rule '{rule.code}': {rule.en}",
             code=rule.code.replace("_", "-"),
             rule=rule.code,
-            reasons=[{"code": r.code, "zh": r.zh, "en": r.en} for r in suggestion.exclusions],
+            reasons=[{"code": r.code, "zh": r.zh, "en": r.en} for r in matcher_only],
         )
     bid = Bid(
         call_id=call.id,  # type: ignore[arg-type]
