@@ -95,6 +95,8 @@ def _supervisor_class() -> type | None:
                 running = process.process.is_alive()
                 if running and process.is_alive(timeout=timeout):
                     continue
+                # A worker that died while its health check was pending is dead, not hung: report its exit status.
+                running = running and process.process.is_alive()
                 pid = process.pid
                 process.kill()
                 process.join()
