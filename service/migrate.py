@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -31,7 +32,14 @@ def schema_problem(connection: Connection) -> str | None:
     """Why the connected database's schema is not the one this code needs, or None when it is (or is newer)."""
     script = ScriptDirectory.from_config(alembic_config(connection.engine.url.render_as_string(hide_password=False)))
     heads = set(script.get_heads())
-    current = set(MigrationContext.configure(connection).get_current_heads())
+    # Reading the version is not news: keep Alembic's INFO lines ("Context impl …") out of a command's plain output.
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)
+    try:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        migration_log.setLevel(level)
     if current == heads:
         return None
     if not current:

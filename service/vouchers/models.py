@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, WithJsonSchema
 from pydantic import Field as PydanticField
 from sqlalchemy import BigInteger, CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
@@ -72,10 +72,19 @@ class Redemption(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
 
 
+# A JSON number (the schema says so: a decimal string would be refused by the strict body guard anyway).
 Amount = Annotated[
     Decimal,
     PydanticField(
         gt=0, le=MAX_AMOUNT_CNY, decimal_places=2, allow_inf_nan=False, description="yuan, at most 2 decimals"
+    ),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": int(MAX_AMOUNT_CNY),
+            "description": "yuan, at most 2 decimals",
+        }
     ),
 ]
 Purpose = _text(2000)

@@ -11,7 +11,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from service.common import RequestModel, UtcDateTime, dedupe, utcnow
+from service.common import NO_NUL_PATTERN, RequestModel, UtcDateTime, dedupe, utcnow
 from service.events.models import EventType
 
 
@@ -80,13 +80,15 @@ class Delivery(SQLModel, table=True):
 def _http_url(url: str) -> str:
     if not (url.startswith("http://") or url.startswith("https://")) or len(url) < 11:
         raise ValueError("must be an http:// or https:// URL")
-    if any(c.isspace() for c in url):
+    if any(c.isspace() or c < " " or c == "\x7f" for c in url):
         raise ValueError("must not contain white space")
     return url
 
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_http_url)]
-Secret = Annotated[str, StringConstraints(min_length=16, max_length=200)]
+# The pattern states in the OpenAPI document what _http_url checks, so a schema-valid URL is never refused.
+URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f]{4,}$"
+Url = Annotated[str, StringConstraints(min_length=11, max_length=2000, pattern=URL_PATTERN), AfterValidator(_http_url)]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=NO_NUL_PATTERN)]
 Events = Annotated[list[EventType], PydanticField(min_length=1, max_length=len(EventType)), AfterValidator(dedupe)]
 
 

@@ -9,6 +9,7 @@ a fresh connection each time, as a liveness probe does.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -70,7 +71,9 @@ def test_a_flood_of_heavy_requests_gets_503s_never_500s_and_healthz_stays_quick(
         idle_out = subprocess.run([*probe_command, "3"], capture_output=True, text=True, check=True).stdout
         probe = subprocess.Popen([*probe_command, "600"], stdout=subprocess.PIPE, text=True)
         try:
-            responses = asyncio.run(_flood(base_url))
+            # In a thread of its own: a browser test earlier in this process may leave an event loop running here.
+            with concurrent.futures.ThreadPoolExecutor(1) as runner:
+                responses = runner.submit(asyncio.run, _flood(base_url)).result()
         finally:
             stop.touch()
             probe_out, _ = probe.communicate(timeout=60)
