@@ -51,13 +51,22 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# White space as JSON Schema patterns (ECMA-262 `\s`) know it, so that what the schema calls blank is what is stripped
+# (Python's own str.strip() also strips the control characters U+001C-U+001F, which `\s` does not match).
+WHITE_SPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_WS_CLASS = "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE)
+
+
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    return value.strip(WHITE_SPACE) if isinstance(value, str) else value
 
 
 NO_NUL_PATTERN = "^[^\\x00]*$"
 # Required text is stripped first, so it needs one character that is not white space.
-NOT_BLANK_PATTERN = "^\\s*[^\\s\\x00][^\\x00]*$"
+NOT_BLANK_PATTERN = f"^[{_WS_CLASS}]*[^{_WS_CLASS}\\x00][^\\x00]*$"
 
 
 def _strip_within(max_length: int) -> Callable[[Any], Any]:
