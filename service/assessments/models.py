@@ -90,7 +90,7 @@ class AssessmentScore(SQLModel, table=True):
 track_changes(AssessmentScore, lambda s: [("expert", s.expert_id)])
 
 
-PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$"
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$"
 Period = Annotated[
     str,
     PydanticField(

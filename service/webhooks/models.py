@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -11,7 +12,7 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from service.common import NO_NUL_PATTERN, RequestModel, UtcDateTime, dedupe, utcnow
+from service.common import NO_NUL_PATTERN, WHITE_SPACE, RequestModel, UtcDateTime, dedupe, utcnow
 from service.events.models import EventType
 
 
@@ -77,16 +78,22 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
 
 
+# Characters a URL may not hold, spelled out rather than as `\s`: ECMA-262 (the schema's clients), Rust (Pydantic) and
+# Python draw white space differently (U+0085 is white space only for the last two, U+FEFF only for the first).
+_URL_FORBIDDEN = "\\x00-\\x20\\x7f-\\xa0" + "".join(f"\\u{ord(c):04x}" for c in WHITE_SPACE if ord(c) > 0xA0)
+_URL_FORBIDDEN_RE = re.compile(f"[{_URL_FORBIDDEN}]")
+
+
 def _http_url(url: str) -> str:
     if not (url.startswith("http://") or url.startswith("https://")) or len(url) < 11:
         raise ValueError("must be an http:// or https:// URL")
-    if any(c.isspace() or c < " " or c == "\x7f" for c in url):
-        raise ValueError("must not contain white space")
+    if _URL_FORBIDDEN_RE.search(url):
+        raise ValueError("must not contain white space or control characters")
     return url
 
 
 # The pattern states in the OpenAPI document what _http_url checks, so a schema-valid URL is never refused.
-URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f]{4,}$"
+URL_PATTERN = f"^https?://[^{_URL_FORBIDDEN}]{{4,}}$"
 Url = Annotated[str, StringConstraints(min_length=11, max_length=2000, pattern=URL_PATTERN), AfterValidator(_http_url)]
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=NO_NUL_PATTERN)]
 Events = Annotated[list[EventType], PydanticField(min_length=1, max_length=len(EventType)), AfterValidator(dedupe)]
