@@ -122,6 +122,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "suggested_demands": ("为您推荐的需求", "Demands suggested to you"),
     "include_excluded": ("同时显示被规则排除的组合", "Also show pairs a rule excludes"),
     "components": ("得分构成", "Score components"),
+    "score_rule": (
+        "总分 = 文本相关度 × (文本权重 + Σ 其他因素权重 × 得分)："
+        "其他因素只在文本相关度之内调整总分，所以总分不高于文本相关度。",
+        "Score = text relevance × (text weight + Σ other weights × factor): the other factors move a score only within "
+        "its text relevance, so it is never above it.",
+    ),
     "matched_terms": ("匹配词", "Matched terms"),
     "missing_keywords": ("未覆盖的关键词", "Keywords not covered"),
     "evidence": ("依据", "Evidence"),

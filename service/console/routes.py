@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +126,14 @@ class Console:
             set_cookie(self.request, response, FLASH_COOKIE, flash.encode(), max_age=120)
         return response
 
+    async def act(self, back: str, call: Awaitable[Any], ok: str | Callable[[Any], str]) -> RedirectResponse:
+        """Make a form's one API call and go back to `back`, flashing its outcome (the API's refusal, verbatim)."""
+        try:
+            result = await call
+        except ApiError as exc:
+            return self.redirect(back, self.failed(exc))
+        return self.redirect(back, self.ok(ok(result) if callable(ok) else ok))
+
     def ok(self, key: str) -> Flash:
         return Flash("ok", self.t(key))
 
@@ -147,6 +155,7 @@ async def console(request: Request) -> AsyncIterator[Console]:
     api = Api(request, key) if principal is not None else None
     flash = Flash.decode(request.cookies.get(FLASH_COOKIE))
     ctx = Console(request=request, lang=lang, principal=principal, api=api, csrf=token, new_csrf=new, flash=flash)
+    request.state.console = ctx  # for the error page of an API refusal (install_console_handlers)
     if key and principal is None and request.url.path not in ("/console/login", "/console/logout"):
         raise SignInRequired(_here(request), expired=True)
     try:
@@ -288,6 +297,12 @@ def install_console_handlers(app: Any) -> None:
         if exc.expired:
             clear_cookie(request, response, KEY_COOKIE)
         return response
+
+    @app.exception_handler(ApiError)
+    async def _refused(request: Request, exc: ApiError) -> Response:
+        # A page the party opened whose record the API refuses (not found, not theirs): the error page, same status.
+        ctx: Console = request.state.console
+        return ctx.render("error.html", status_code=exc.status, error=exc)
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
@@ -445,10 +460,7 @@ async def create_demand(ctx: Signed) -> Response:
 @router.get("/demands/{demand_id}")
 async def demand_page(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
-    try:
-        demand = await api.get(f"/demands/{demand_id}")
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    demand = await api.get(f"/demands/{demand_id}")
     include_excluded = ctx.request.query_params.get("include_excluded") == "1"
     offset = _offset(ctx.request)
     suggestions: dict[str, Any] = {"items": [], "total": 0, "limit": SUGGESTIONS_PAGE, "offset": 0}
@@ -507,37 +519,35 @@ async def _optional(api: Api, path: str, **params: Any) -> dict[str, Any]:
 async def edit_demand(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
-    try:
+
+    async def patch_changed_fields() -> None:
         current = await api.get(f"/demands/{demand_id}")
         wanted = _demand_body(form, creating=False)
         changes = {k: v for k, v in wanted.items() if current.get(k) != v}
         if changes:
             await api.patch(f"/demands/{demand_id}", changes)
-    except ApiError as exc:
-        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("demand_updated"))
+
+    return await ctx.act(f"/console/demands/{demand_id}", patch_changed_fields(), "demand_updated")
 
 
 @router.post("/demands/{demand_id}/status")
 async def move_demand(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
-    try:
-        await api.patch(f"/demands/{demand_id}", {"status": _text(form, "status")})
-    except ApiError as exc:
-        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("status_changed"))
+    return await ctx.act(
+        f"/console/demands/{demand_id}",
+        api.patch(f"/demands/{demand_id}", {"status": _text(form, "status")}),
+        "status_changed",
+    )
 
 
 @router.post("/demands/{demand_id}/submit")
 async def submit_demand(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
     await _form(ctx)
-    try:
-        await api.post(f"/demands/{demand_id}/submit")
-    except ApiError as exc:
-        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("submitted_for_review"))
+    return await ctx.act(
+        f"/console/demands/{demand_id}", api.post(f"/demands/{demand_id}/submit"), "submitted_for_review"
+    )
 
 
 @router.post("/demands/{demand_id}/review")
@@ -545,11 +555,9 @@ async def review_demand(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
     body = {"decision": _text(form, "decision"), "comment": _text(form, "comment")}
-    try:
-        await api.post(f"/demands/{demand_id}/review", body)
-    except ApiError as exc:
-        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("status_changed"))
+    return await ctx.act(
+        f"/console/demands/{demand_id}", api.post(f"/demands/{demand_id}/review", body), "status_changed"
+    )
 
 
 @router.post("/demands/{demand_id}/select")
@@ -557,11 +565,15 @@ async def select_expert(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
     back = _safe_next(_text(form, "next")) if _text(form, "next") else f"/console/demands/{demand_id}"
-    try:
-        await api.post(f"/demands/{demand_id}/selections", {"expert_id": _int_or_text(_text(form, "expert_id"))})
-    except ApiError as exc:
-        return ctx.redirect(back, ctx.failed(exc))
-    return ctx.redirect(back, ctx.ok("selected"))
+    return await ctx.act(
+        back,
+        api.post(f"/demands/{demand_id}/selections", {"expert_id": _int_or_text(_text(form, "expert_id"))}),
+        "selected",
+    )
+
+
+def _interest_outcome(result: dict[str, Any]) -> str:
+    return "interest_matched" if result.get("engagement") else "interest_recorded"
 
 
 @router.post("/demands/{demand_id}/interest")
@@ -569,23 +581,17 @@ async def demand_interest(ctx: Signed, demand_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
     back = _safe_next(_text(form, "next")) if _text(form, "next") else f"/console/demands/{demand_id}"
-    try:
-        body = {"expert_id": _int_or_text(_text(form, "expert_id"))}
-        result = await api.post(f"/demands/{demand_id}/interests", body)
-    except ApiError as exc:
-        return ctx.redirect(back, ctx.failed(exc))
-    return ctx.redirect(back, ctx.ok("interest_matched" if result.get("engagement") else "interest_recorded"))
+    body = {"expert_id": _int_or_text(_text(form, "expert_id"))}
+    return await ctx.act(back, api.post(f"/demands/{demand_id}/interests", body), _interest_outcome)
 
 
 @router.post("/demands/{demand_id}/interests/{expert_id}/withdraw")
 async def demand_withdraw(ctx: Signed, demand_id: int, expert_id: int) -> Response:
     api = ctx.need_api()
     await _form(ctx)
-    try:
-        await api.delete(f"/demands/{demand_id}/interests/{expert_id}")
-    except ApiError as exc:
-        return ctx.redirect(f"/console/demands/{demand_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/demands/{demand_id}", ctx.ok("interest_withdrawn"))
+    return await ctx.act(
+        f"/console/demands/{demand_id}", api.delete(f"/demands/{demand_id}/interests/{expert_id}"), "interest_withdrawn"
+    )
 
 
 # --- specialists ------------------------------------------------------------------------------------------------
@@ -605,10 +611,7 @@ async def expert_page(ctx: Signed, expert_id: int) -> Response:
 
 async def _expert_page(ctx: Console, expert_id: int) -> Response:
     api = ctx.need_api()
-    try:
-        expert = await api.get(f"/experts/{expert_id}")
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    expert = await api.get(f"/experts/{expert_id}")
     include_excluded = ctx.request.query_params.get("include_excluded") == "1"
     suggestion_error = None
     try:
@@ -638,12 +641,8 @@ async def expert_interest(ctx: Signed, expert_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
     back = _safe_next(_text(form, "next"))
-    try:
-        body = {"demand_id": _int_or_text(_text(form, "demand_id"))}
-        result = await api.post(f"/experts/{expert_id}/interests", body)
-    except ApiError as exc:
-        return ctx.redirect(back, ctx.failed(exc))
-    return ctx.redirect(back, ctx.ok("interest_matched" if result.get("engagement") else "interest_recorded"))
+    body = {"demand_id": _int_or_text(_text(form, "demand_id"))}
+    return await ctx.act(back, api.post(f"/experts/{expert_id}/interests", body), _interest_outcome)
 
 
 @router.get("/interests")
@@ -652,10 +651,7 @@ async def my_interests(ctx: Signed) -> Response:
     if ctx.principal is None or ctx.principal.expert_id is None:
         return ctx.redirect("/console")
     expert_id = ctx.principal.expert_id
-    try:
-        page = await api.get(f"/experts/{expert_id}/interests", limit=PAGE, offset=_offset(ctx.request))
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    page = await api.get(f"/experts/{expert_id}/interests", limit=PAGE, offset=_offset(ctx.request))
     demands = await _names(api, "demands", [i["demand_id"] for i in page["items"]])
     pager = _pager(ctx.request, page)
     return ctx.render("interests.html", page=page, pager=pager, demands=demands, expert_id=expert_id)
@@ -666,11 +662,7 @@ async def expert_withdraw(ctx: Signed, expert_id: int, demand_id: int) -> Respon
     api = ctx.need_api()
     form = await _form(ctx)
     back = _safe_next(_text(form, "next"))
-    try:
-        await api.delete(f"/experts/{expert_id}/interests/{demand_id}")
-    except ApiError as exc:
-        return ctx.redirect(back, ctx.failed(exc))
-    return ctx.redirect(back, ctx.ok("interest_withdrawn"))
+    return await ctx.act(back, api.delete(f"/experts/{expert_id}/interests/{demand_id}"), "interest_withdrawn")
 
 
 # --- engagements ------------------------------------------------------------------------------------------------
@@ -697,10 +689,7 @@ def _actions(principal: Principal | None, engagement: dict[str, Any]) -> list[st
 async def engagements_page(ctx: Signed) -> Response:
     api = ctx.need_api()
     status = ctx.request.query_params.get("status")
-    try:
-        page = await api.get("/engagements", limit=PAGE, offset=_offset(ctx.request), status=status)
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    page = await api.get("/engagements", limit=PAGE, offset=_offset(ctx.request), status=status)
     demands = await _names(api, "demands", [e["demand_id"] for e in page["items"]])
     experts = await _names(api, "experts", [e["expert_id"] for e in page["items"]])
     offers = []
@@ -723,10 +712,7 @@ async def engagements_page(ctx: Signed) -> Response:
 @router.get("/engagements/{engagement_id}")
 async def engagement_page(ctx: Signed, engagement_id: int) -> Response:
     api = ctx.need_api()
-    try:
-        engagement = await api.get(f"/engagements/{engagement_id}")
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    engagement = await api.get(f"/engagements/{engagement_id}")
     logs = await _optional(api, f"/engagements/{engagement_id}/logs", limit=100)
     demand = (await _names(api, "demands", [engagement["demand_id"]])).get(engagement["demand_id"])
     expert = (await _names(api, "experts", [engagement["expert_id"]])).get(engagement["expert_id"])
@@ -749,11 +735,9 @@ async def move_engagement(ctx: Signed, engagement_id: int) -> Response:
     back = _safe_next(_text(form, "next")) if _text(form, "next") else f"/console/engagements/{engagement_id}"
     if action not in MOVES:
         return ctx.redirect(back, Flash("error", f"{ctx.t('error')}: {action!r}"))
-    try:
-        await api.post(f"/engagements/{engagement_id}/{action}", {"reason": _text(form, "reason")})
-    except ApiError as exc:
-        return ctx.redirect(back, ctx.failed(exc))
-    return ctx.redirect(back, ctx.ok("engagement_moved"))
+    return await ctx.act(
+        back, api.post(f"/engagements/{engagement_id}/{action}", {"reason": _text(form, "reason")}), "engagement_moved"
+    )
 
 
 @router.post("/engagements/{engagement_id}/logs")
@@ -765,11 +749,9 @@ async def log_service(ctx: Signed, engagement_id: int) -> Response:
         "hours": _number(_text(form, "hours")),
         "summary": _text(form, "summary"),
     }
-    try:
-        await api.post(f"/engagements/{engagement_id}/logs", body)
-    except ApiError as exc:
-        return ctx.redirect(f"/console/engagements/{engagement_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/engagements/{engagement_id}", ctx.ok("log_added"))
+    return await ctx.act(
+        f"/console/engagements/{engagement_id}", api.post(f"/engagements/{engagement_id}/logs", body), "log_added"
+    )
 
 
 @router.post("/engagements/{engagement_id}/rating")
@@ -777,11 +759,9 @@ async def rate_engagement(ctx: Signed, engagement_id: int) -> Response:
     api = ctx.need_api()
     form = await _form(ctx)
     body = {"rating": _int_or_text(_text(form, "rating")), "comment": _text(form, "comment")}
-    try:
-        await api.post(f"/engagements/{engagement_id}/rating", body)
-    except ApiError as exc:
-        return ctx.redirect(f"/console/engagements/{engagement_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/engagements/{engagement_id}", ctx.ok("rated"))
+    return await ctx.act(
+        f"/console/engagements/{engagement_id}", api.post(f"/engagements/{engagement_id}/rating", body), "rated"
+    )
 
 
 # --- administrators: repositories and import --------------------------------------------------------------------
@@ -853,10 +833,7 @@ async def import_upload(ctx: Signed) -> Response:
 @router.get("/rounds")
 async def rounds_page(ctx: Signed) -> Response:
     api = ctx.need_api()
-    try:
-        page = await api.get("/rounds", limit=PAGE, offset=_offset(ctx.request))
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    page = await api.get("/rounds", limit=PAGE, offset=_offset(ctx.request))
     return ctx.render("rounds.html", page=page, pager=_pager(ctx.request, page), draft={})
 
 
@@ -886,10 +863,7 @@ async def open_round(ctx: Signed) -> Response:
 @router.get("/rounds/{round_id}")
 async def round_page(ctx: Signed, round_id: int) -> Response:
     api = ctx.need_api()
-    try:
-        rnd = await api.get(f"/rounds/{round_id}")
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    rnd = await api.get(f"/rounds/{round_id}")
     demands = await _names(api, "demands", rnd["demand_ids"])
     experts = await _names(api, "experts", rnd["expert_ids"])
     principal = ctx.principal
@@ -917,22 +891,18 @@ async def rank(ctx: Signed, round_id: int, side: str, party_id: int) -> Response
     form = await _form(ctx)
     if side not in ("demands", "experts"):
         return ctx.redirect(f"/console/rounds/{round_id}", Flash("error", ctx.t("error")))
-    try:
-        await api.put(f"/rounds/{round_id}/preferences/{side}/{party_id}", _ids(_text(form, "ranking")))
-    except ApiError as exc:
-        return ctx.redirect(f"/console/rounds/{round_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/rounds/{round_id}", ctx.ok("ranking_saved"))
+    return await ctx.act(
+        f"/console/rounds/{round_id}",
+        api.put(f"/rounds/{round_id}/preferences/{side}/{party_id}", _ids(_text(form, "ranking"))),
+        "ranking_saved",
+    )
 
 
 @router.post("/rounds/{round_id}/close")
 async def close_round(ctx: Signed, round_id: int) -> Response:
     api = ctx.need_api()
     await _form(ctx)
-    try:
-        await api.post(f"/rounds/{round_id}/close")
-    except ApiError as exc:
-        return ctx.redirect(f"/console/rounds/{round_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/rounds/{round_id}", ctx.ok("round_closed"))
+    return await ctx.act(f"/console/rounds/{round_id}", api.post(f"/rounds/{round_id}/close"), "round_closed")
 
 
 # --- assignments ------------------------------------------------------------------------------------------------
@@ -941,10 +911,7 @@ async def close_round(ctx: Signed, round_id: int) -> Response:
 @router.get("/assignments")
 async def assignments_page(ctx: Signed) -> Response:
     api = ctx.need_api()
-    try:
-        page = await api.get("/assignments", limit=PAGE, offset=_offset(ctx.request))
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    page = await api.get("/assignments", limit=PAGE, offset=_offset(ctx.request))
     return ctx.render("assignments.html", page=page, pager=_pager(ctx.request, page))
 
 
@@ -970,10 +937,7 @@ async def run_assignment(ctx: Signed) -> Response:
 @router.get("/assignments/{assignment_id}")
 async def assignment_page(ctx: Signed, assignment_id: int) -> Response:
     api = ctx.need_api()
-    try:
-        assignment = await api.get(f"/assignments/{assignment_id}")
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    assignment = await api.get(f"/assignments/{assignment_id}")
     pairs = assignment["result"]["pairs"]
     demands = await _names(api, "demands", [p["demand_id"] for p in pairs] + assignment["result"]["uncovered_demands"])
     experts = await _names(api, "experts", [p["expert_id"] for p in pairs])
@@ -988,11 +952,9 @@ async def assignment_page(ctx: Signed, assignment_id: int) -> Response:
 async def make_offers(ctx: Signed, assignment_id: int) -> Response:
     api = ctx.need_api()
     await _form(ctx)
-    try:
-        await api.post(f"/assignments/{assignment_id}/offers")
-    except ApiError as exc:
-        return ctx.redirect(f"/console/assignments/{assignment_id}", ctx.failed(exc))
-    return ctx.redirect(f"/console/assignments/{assignment_id}", ctx.ok("offers_made"))
+    return await ctx.act(
+        f"/console/assignments/{assignment_id}", api.post(f"/assignments/{assignment_id}/offers"), "offers_made"
+    )
 
 
 # --- figures ----------------------------------------------------------------------------------------------------
@@ -1001,10 +963,7 @@ async def make_offers(ctx: Signed, assignment_id: int) -> Response:
 @router.get("/stats")
 async def stats_page(ctx: Signed) -> Response:
     api = ctx.need_api()
-    try:
-        stats = await api.get("/stats")
-    except ApiError as exc:
-        return ctx.render("error.html", status_code=exc.status, error=exc)
+    stats = await api.get("/stats")
     label = value_label(ctx.lang)
     t = ctx.t
     status_order = {s.value: i for i, s in enumerate(DemandStatus)}

@@ -199,3 +199,38 @@ def test_with_review_on_a_draft_is_submitted_and_an_administrator_approves_it(ap
         )
         assert reviewed.status_code == 200 and "同意发布" in reviewed.text
         assert client.get(f"/demands/{demand_id}", headers=admin).json()["status"] == "open"
+
+
+def test_a_refused_form_comes_back_with_the_api_s_reason_and_an_unknown_record_is_a_404_page(
+    client: TestClient, api: Api
+) -> None:
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    sign_in(client, api.key("enterprise", enterprise_id=enterprise["id"])["key"])
+    page = client.get(f"/console/demands/{demand['id']}")
+    refused = client.post(
+        f"/console/demands/{demand['id']}/status", data={"status": "no-such-status", "csrf": csrf_of(page.text)}
+    )
+    # Back on the demand's page, the API's field named in the message; the demand unchanged.
+    assert refused.status_code == 200 and refused.url.path == f"/console/demands/{demand['id']}"
+    flash = re.search(r'<div class="flash flash-error" role="alert">(.*?)</div>', refused.text, re.S)
+    assert flash and "<li>status:" in flash.group(1)
+    assert api.client.get(f"/demands/{demand['id']}", headers=api.headers("admin")).json()["status"] == "open"
+    missing = client.get("/console/demands/987654")
+    assert missing.status_code == 404 and "<h1>404 ·" in missing.text and 'id="edit-demand"' not in missing.text
+
+
+def test_a_suggestion_card_says_how_its_score_relates_to_its_text_relevance(client: TestClient, api: Api) -> None:
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    api.expert()
+    api.expert(name="王芳", origin="out_of_province", region="北京市", keywords=["轴承", "振动"])
+    sign_in(client, api.key("enterprise", enterprise_id=enterprise["id"])["key"])
+    html = client.get(f"/console/demands/{demand['id']}").text
+    cards = re.findall(r'<article class="card suggestion[^"]*" data-expert-id="\d+">(.*?)</article>', html, re.S)
+    assert len(cards) == 2
+    for card in cards:
+        score = float(re.search(r'<strong class="score-value">([0-9.]+)</strong>', card).group(1))
+        text = float(re.search(r"<th>文本相关度</th><td>.*?</span> ([0-9.]+)</td>", card, re.S).group(1))
+        # The rule the card states, and what it promises: soft factors never lift a score above its text relevance.
+        assert "总分 = 文本相关度 ×" in card and score <= text + 0.005
