@@ -605,6 +605,12 @@ class LiveMatcher:
             wanted = sorted(known) if demand_ids is None else [d for d in demand_ids if d in known]
             return matcher.candidate_pairs(wanted, k_per_demand=k, k_per_expert=k)
 
+    def knows_demand(self, demand_id: int) -> bool:
+        """Whether the index holds this (open) demand."""
+        with self._lock:
+            matcher = self._state.matcher
+            return matcher is not None and demand_id in matcher.demands_
+
     def score_pairs(self, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Suggestion]:
         """Explained scores of (demand_id, expert_id) pairs both sides of which the matcher knows."""
         out: dict[tuple[int, int], Suggestion] = {}
@@ -663,14 +669,23 @@ def scorer_for(app: Any, db_session: Session) -> PairScorer | None:
     return score
 
 
-def explainer_for(app: Any, db_session: Session) -> Callable[[int, int], Suggestion | None] | None:
+def explainer_for(app: Any, db_session: Session) -> PairExplainer | None:
     """The explained score of one (demand_id, expert_id) pair from the app's matcher, caught up now (open calls)."""
     live: LiveMatcher | None = getattr(app.state, "matcher", None)
     if live is None:
         return None
     live.sync(db_session)
+    return PairExplainer(live)
 
-    def explain(demand_id: int, expert_id: int) -> Suggestion | None:
-        return live.score_pairs([(demand_id, expert_id)]).get((demand_id, expert_id))
 
-    return explain
+@dataclass(frozen=True, slots=True)
+class PairExplainer:
+    """One pair's explained score from a live matcher; None when it does not know both sides."""
+
+    live: LiveMatcher
+
+    def __call__(self, demand_id: int, expert_id: int) -> Suggestion | None:
+        return self.live.score_pairs([(demand_id, expert_id)]).get((demand_id, expert_id))
+
+    def knows_demand(self, demand_id: int) -> bool:
+        return self.live.knows_demand(demand_id)

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,17 @@ from service.webhooks.models import Delivery, DeliveryStatus, Webhook
 
 log = logging.getLogger("expertmatch.webhooks")
 
-Explainer = Callable[[int, int], Any]
+SUGGESTION_WAIT = timedelta(minutes=10)  # how long a demand.published event waits for the matcher to learn its demand
+
+
+class Explainer(Protocol):
+    """The matcher's explained score of one pair, and whether it knows a demand yet."""
+
+    def __call__(self, demand_id: int, expert_id: int) -> Any: ...
+
+    def knows_demand(self, demand_id: int) -> bool: ...
+
+
 LEASE = timedelta(seconds=120)
 BATCH = 50
 
@@ -138,6 +148,9 @@ class DeliveryWorker:
 
     def fan_out(self) -> int:
         """Turn undispatched outbox events into one delivery per receiving subscription; returns events handled."""
+        # The matcher catches up before the claim, in a session of its own: on SQLite the claim holds the one write
+        # lock, and a catch-up inside it would wait on that lock (every SQLite transaction begins IMMEDIATE).
+        explain = self._caught_up_explainer()
         with Session(self.engine) as db_session:
             batch = db_session.exec(
                 self._claim(
@@ -149,9 +162,12 @@ class DeliveryWorker:
             hooks = db_session.exec(select(Webhook).order_by(col(Webhook.id))).all()
             now = utcnow()
             window = timedelta(hours=self.settings.webhook_retry_hours)
+            handled = 0
             for event in batch:
-                if event.type == EventType.demand_published.value:
-                    self._suggest(db_session, event, hooks)
+                if event.type == EventType.demand_published.value and not self._suggest(
+                    db_session, event, hooks, explain
+                ):
+                    break  # the matcher has not seen this demand yet: it and what follows wait for the next pass
                 for hook in hooks:
                     if _receives(hook, event):
                         db_session.add(
@@ -165,20 +181,35 @@ class DeliveryWorker:
                         )
                 event.dispatched_at = now
                 db_session.add(event)
+                handled += 1
             db_session.commit()
-            return len(batch)
+            return handled
 
-    def _suggest(self, db_session: Session, event: Event, hooks: list[Webhook]) -> None:
-        """`suggestion.new` for subscribed specialists (or their units) who score ≥ the threshold on the new demand."""
+    def _caught_up_explainer(self) -> Explainer | None:
+        """The matcher's explainer, caught up with every committed change, when anyone subscribes to suggestion.new."""
+        if self.explain is None:
+            return None
+        with Session(self.engine) as db_session:
+            hooks = db_session.exec(select(Webhook.events, Webhook.owner_role)).all()
+            if not any(
+                EventType.suggestion_new.value in events_ and role in ("expert", "unit") for events_, role in hooks
+            ):
+                return None
+            return self.explain(db_session)
+
+    def _suggest(self, db_session: Session, event: Event, hooks: list[Webhook], explain: Explainer | None) -> bool:
+        """`suggestion.new` for subscribed specialists (or their units) who score ≥ the threshold on the new demand;
+        False when the matcher does not know the still-open demand yet (the event is then handled on a later pass)."""
         wanted = [h for h in hooks if EventType.suggestion_new.value in h.events and h.owner_role in ("expert", "unit")]
-        if self.explain is None or not wanted:
-            return
-        # The matcher catches up in a session of its own: never inside this fan-out transaction.
-        with Session(self.engine) as matcher_session:
-            explain = self.explain(matcher_session)
-        if explain is None:
-            return
+        if explain is None or not wanted:
+            return True
         demand_id = int(event.data.get("demand", {}).get("id", 0))
+        if not explain.knows_demand(demand_id):
+            demand = db_session.get(Demand, demand_id)
+            still_open = demand is not None and demand.status == DemandStatus.open.value
+            # A demand closed since is no longer suggested; one the matcher never learns must not stall the outbox.
+            waited = utcnow() - _as_utc(event.created_at)
+            return not still_open or waited > SUGGESTION_WAIT
         expert_ids = {h.expert_id for h in wanted if h.expert_id is not None}
         unit_ids = {h.unit_id for h in wanted if h.unit_id is not None}
         if unit_ids:
@@ -201,6 +232,7 @@ class DeliveryWorker:
                 experts=[expert_id],
                 units=[expert.unit_id if expert is not None else None],
             )
+        return True
 
     # --- delivery ---------------------------------------------------------------------------------------------
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from service.suggestions.live import explainer_for
 from service.webhooks.worker import DeliveryWorker
 from tests.factories import ADMIN, Api
 from tests.lifecycle.conftest import unit
@@ -218,3 +221,126 @@ def test_a_url_the_schema_accepts_is_accepted_and_one_it_refuses_is_refused(api:
         expected = 201 if pattern.match(url) else 422
         assert response.status_code == expected, (hex(ord(ch)), response.text)
     assert not pattern.match("http://000\x85")
+
+
+def test_two_workers_racing_deliver_every_event_exactly_once(api: Api, receiver: Receiver, engine, settings) -> None:  # type: ignore[no-untyped-def]
+    # Two workers (as two service processes would run them) claim the same outbox and deliveries at the same moment:
+    # the row claims (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite) and the unique (webhook, event) index
+    # must leave each event delivered once, not twice and not never.
+    _subscribe(api, receiver.url, ["engagement.offered"])
+    offers = [_offer(api)[2]["id"] for _ in range(12)]
+    fast = settings.model_copy(update={"webhook_retry_base_seconds": 0.05, "webhook_timeout_seconds": 5})
+    workers = [DeliveryWorker(engine, fast) for _ in range(2)]
+    start = threading.Barrier(len(workers))
+    failures: list[BaseException] = []
+
+    def run(worker: DeliveryWorker) -> None:
+        try:
+            start.wait()
+            idle = 0
+            while idle < 3:
+                idle = 0 if worker.run_once() else idle + 1
+        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    delivered = [r["json"]["data"]["engagement"]["id"] for r in receiver.ok()]
+    assert sorted(delivered) == sorted(offers)
+    event_ids = [r["json"]["id"] for r in receiver.ok()]
+    assert len(set(event_ids)) == len(event_ids) == len(offers)
+
+
+def test_suggestion_new_reaches_a_specialist_only_for_a_demand_that_fits_them(
+    app,
+    api: Api,
+    receiver: Receiver,
+    engine,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise = api.enterprise()
+    expert = api.expert()  # 故障诊断, 轴承, 振动信号处理
+    _subscribe(api, receiver.url, ["suggestion.new"], api.headers("expert", expert_id=expert["id"]))
+    fits = api.demand(enterprise["id"], title="风电齿轮箱轴承故障诊断", keywords=["故障诊断", "轴承", "振动信号处理"])
+    unrelated = api.demand(
+        enterprise["id"], title="乳制品冷链包装材料", description="需要食品包装阻隔膜配方优化。", keywords=["包装材料"]
+    )
+    fast = settings.model_copy(update={"webhook_retry_base_seconds": 0.05, "webhook_timeout_seconds": 5})
+    worker = DeliveryWorker(engine, fast, explain=lambda db_session: explainer_for(app, db_session))
+    _drain(worker)
+    got = [r["json"] for r in receiver.ok()]
+    assert [g["type"] for g in got] == ["suggestion.new"]
+    data = got[0]["data"]
+    assert data["demand_id"] == fits["id"] and data["expert_id"] == expert["id"]
+    assert data["score"] >= settings.suggestion_notify_score and "故障诊断" in data["matched_terms"]
+    assert unrelated["id"] != data["demand_id"]
+
+
+class _Explainer:
+    """A matcher that has not learnt some open demands yet; every pair it knows scores 0.9."""
+
+    def __init__(self, unknown: set[int]) -> None:
+        self.unknown = unknown
+
+    def __call__(self, demand_id: int, expert_id: int):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(score=0.9, excluded=False, matched_terms=["轴承"], reasons=[])
+
+    def knows_demand(self, demand_id: int) -> bool:
+        return demand_id not in self.unknown
+
+
+def _select(api: Api, demand: dict) -> None:
+    expert = api.expert(name="赵强")
+    response = api.client.post(f"/demands/{demand['id']}/selections", json={"expert_id": expert["id"]}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+
+
+def test_a_published_demand_waits_for_the_matcher_and_nothing_behind_it_jumps_ahead(
+    api: Api,
+    receiver: Receiver,
+    engine,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise = api.enterprise()
+    expert = api.expert()
+    _subscribe(api, receiver.url, ["suggestion.new"], api.headers("expert", expert_id=expert["id"]))
+    _subscribe(api, receiver.url, ["demand.published", "engagement.offered"])
+    demand = api.demand(enterprise["id"])
+    _select(api, demand)  # an event after the publication
+    matcher = _Explainer(unknown={demand["id"]})
+    fast = settings.model_copy(update={"webhook_retry_base_seconds": 0.05, "webhook_timeout_seconds": 5})
+    worker = DeliveryWorker(engine, fast, explain=lambda db_session: matcher)
+    _drain(worker)
+    assert receiver.ok() == []  # neither the publication nor the later offer went out before the matcher caught up
+    matcher.unknown.clear()
+    _drain(worker)
+    kinds = [r["json"]["type"] for r in receiver.ok()]
+    assert sorted(kinds) == ["demand.published", "engagement.offered", "suggestion.new"]
+    assert kinds.index("demand.published") < kinds.index("engagement.offered")
+
+
+def test_a_demand_closed_before_the_matcher_learnt_it_does_not_stall_the_outbox(
+    api: Api,
+    receiver: Receiver,
+    engine,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise = api.enterprise()
+    expert = api.expert()
+    _subscribe(api, receiver.url, ["suggestion.new"], api.headers("expert", expert_id=expert["id"]))
+    _subscribe(api, receiver.url, ["engagement.offered"])
+    cancelled, later = api.demand(enterprise["id"]), api.demand(enterprise["id"])
+    cancel = api.client.patch(f"/demands/{cancelled['id']}", json={"status": "cancelled"}, headers=ADMIN)
+    assert cancel.status_code == 200
+    _select(api, later)
+    worker = DeliveryWorker(engine, settings, explain=lambda db_session: _Explainer(unknown={cancelled["id"]}))
+    _drain(worker)
+    kinds = sorted(r["json"]["type"] for r in receiver.ok())
+    assert kinds == ["engagement.offered", "suggestion.new"]  # the offer, and the later demand's suggestion only
+    assert [r["json"]["data"]["demand_id"] for r in receiver.ok() if r["json"]["type"] == "suggestion.new"] == [
+        later["id"]
+    ]
