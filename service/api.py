@@ -24,6 +24,8 @@ from service.settings.routes import router as settings_router
 from service.stats.routes import router as stats_router
 from service.suggestions.routes import demand_router as demand_suggestions_router
 from service.suggestions.routes import expert_router as expert_suggestions_router
+from service.teams.routes import demand_router as team_suggestions_router
+from service.teams.routes import router as teams_router
 from service.transfer.routes import router as imports_router
 from service.units.routes import router as units_router
 from service.vouchers.routes import router as vouchers_router
@@ -43,6 +45,8 @@ api_router.include_router(selections_router, prefix="/demands", tags=["engagemen
 api_router.include_router(expert_interests_router, prefix="/experts", tags=["engagements"])
 api_router.include_router(demand_suggestions_router, prefix="/demands", tags=["suggestions"])
 api_router.include_router(expert_suggestions_router, prefix="/experts", tags=["suggestions"])
+api_router.include_router(teams_router, prefix="/teams", tags=["teams"])
+api_router.include_router(team_suggestions_router, prefix="/demands", tags=["teams"])
 api_router.include_router(engagement_issues_router, prefix="/engagements", tags=["issues"])
 api_router.include_router(issues_router, prefix="/issues", tags=["issues"])
 api_router.include_router(assessments_router, prefix="/assessments", tags=["assessments"])

@@ -15,6 +15,7 @@ from service.experts.models import Expert
 from service.issues.models import Issue, IssueResponse
 from service.keys.models import ApiKey
 from service.rounds.models import Round, RoundMember
+from service.teams.models import Team, TeamMember
 from service.units.models import Unit
 from service.vouchers.models import Redemption, Voucher
 from service.webhooks.models import Delivery, Webhook
@@ -44,6 +45,8 @@ __all__ = [
     "Redemption",
     "Round",
     "RoundMember",
+    "Team",
+    "TeamMember",
     "Voucher",
     "Webhook",
     "Unit",

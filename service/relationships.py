@@ -21,6 +21,7 @@ from service.demands.models import Demand
 from service.engagements.models import LIVE_STATUSES, Engagement
 from service.errors import Conflict
 from service.experts.models import Expert
+from service.teams.models import Team, TeamMember
 
 
 def _have_engaged(db_session: Session, *, expert_id: int | None, enterprise_id: int | None) -> bool:
@@ -97,6 +98,15 @@ def ensure_expert_deletable(*, db_session: Session, expert_id: int | None) -> No
             expert_id=expert_id,
             live_engagements=live,
         )
+    led = sorted(db_session.exec(select(Team.id).where(Team.lead_expert_id == expert_id)).all())
+    if led:
+        # A team's capacity is its lead's: name another lead (PATCH /teams/{id}) or delete the team first.
+        raise Conflict(
+            f"expert {expert_id} leads team(s) {', '.join(map(str, led))}; give them another lead or delete them first",
+            code="expert-leads-team",
+            expert_id=expert_id,
+            team_ids=led,
+        )
 
 
 def _lock(db_session: Session, model: type, record_id: int) -> None:
@@ -127,9 +137,21 @@ def ensure_expert_change_allowed(*, db_session: Session, expert_id: int | None, 
         .where(Engagement.expert_id == expert_id, col(Engagement.status).in_(LIVE_STATUSES))
         .order_by(col(Engagement.id))
     ).all()
-    if not live:
+    # A team's engagement engages every member (SPEC §8.4): their conflicts and activity count, not their capacity.
+    as_member = db_session.exec(
+        select(Engagement)
+        .join(TeamMember, col(TeamMember.team_id) == col(Engagement.team_id))
+        .where(
+            TeamMember.expert_id == expert_id,
+            Engagement.expert_id != expert_id,
+            col(Engagement.status).in_(LIVE_STATUSES),
+        )
+        .order_by(col(Engagement.id))
+    ).all()
+    if not live and not as_member:
         return
     engagements = [e for e, _ in live]
+    engaged = sorted([*engagements, *as_member], key=lambda e: e.id or 0)
     if "capacity" in watched and changes["capacity"] < len(live):
         raise Conflict(
             f"expert {expert_id} has {len(live)} live engagement(s) ({_list(engagements)}); capacity cannot go "
@@ -140,18 +162,18 @@ def ensure_expert_change_allowed(*, db_session: Session, expert_id: int | None, 
             live_engagements=len(live),
             engagement_ids=_ids(engagements),
         )
-    if "active" in watched and changes["active"] is False:
+    if "active" in watched and changes["active"] is False and engaged:
         raise Conflict(
-            f"expert {expert_id} has live engagement(s) ({_list(engagements)}); decline, complete or terminate "
+            f"expert {expert_id} has live engagement(s) ({_list(engaged)}); decline, complete or terminate "
             "them before deactivating",
             code="expert-has-live-engagements",
             errors=[_field("active", "the specialist has live engagements")],
             expert_id=expert_id,
-            engagement_ids=_ids(engagements),
+            engagement_ids=_ids(engaged),
         )
     if "conflicts" in watched:
         conflicts = set(changes["conflicts"])
-        clashes = [e for e in engagements if e.enterprise_id in conflicts]
+        clashes = [e for e in engaged if e.enterprise_id in conflicts]
         if clashes:
             enterprises = sorted({e.enterprise_id for e in clashes})
             raise Conflict(

@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 from pydantic import Field as PydanticField
+from pydantic_core import PydanticCustomError
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -125,6 +126,9 @@ class Engagement(RecordFields, table=True):
     unit_approved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     # SPEC §7.3: the bid an open-call award turned into this engagement.
     bid_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
+    # SPEC §8.4: the team selected as one specialist; `expert_id` is then its lead (whose capacity it uses). No
+    # foreign key, like round_id: a deleted team's past engagements keep the id as history.
+    team_id: int | None = Field(default=None, sa_column=Column(Integer, index=True))
 
 
 class EngagementLog(SQLModel, table=True):
@@ -188,9 +192,30 @@ Stars = Annotated[int, PydanticField(ge=1, le=5)]
 
 
 class SelectionCreate(RequestModel):
-    """Enterprise selection: the specialist to offer the demand to."""
+    """Enterprise selection: the specialist (`expert_id`) or the team (`team_id`, SPEC §8.4) to offer the demand to,
+    exactly one of the two."""
 
-    expert_id: RecordId
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["expert_id"]}, {"required": ["team_id"]}],
+            "examples": [{"expert_id": 1}, {"team_id": 1}],
+        },
+    )
+
+    expert_id: RecordId = None  # type: ignore[assignment]
+    team_id: RecordId = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SelectionCreate:
+        named = [name for name in ("expert_id", "team_id") if getattr(self, name) is not None]
+        if len(named) != 1:
+            raise PydanticCustomError(
+                "exactly_one",
+                "name exactly one of expert_id (a specialist) and team_id (a team), not {got}",
+                {"got": " and ".join(named) or "neither"},
+            )
+        return self
 
 
 class DemandInterestCreate(RequestModel):
@@ -254,6 +279,7 @@ class EngagementPublic(PublicRecord):
     rated_at: UtcDateTime | None
     unit_id: int | None = None
     bid_id: int | None = None
+    team_id: int | None = None
     approvals: Approvals | None = None
 
 

@@ -32,6 +32,7 @@ from service.engagements.models import (
 )
 from service.pagination import Page, PageDep
 from service.suggestions.live import scorer_for
+from service.teams import service as teams_service
 
 router = APIRouter()  # mounted at /engagements
 demand_router = APIRouter()  # mounted at /demands
@@ -57,6 +58,7 @@ def list_engagements(
     round_id: OptionalId = None,
     assignment_id: OptionalId = None,
     unit_id: OptionalId = None,
+    team_id: OptionalId = None,
 ) -> Page[EngagementPublic]:
     rows, total = service.list_engagements(
         db_session=db_session,
@@ -71,6 +73,7 @@ def list_engagements(
         round_id=round_id,
         assignment_id=assignment_id,
         unit_id=unit_id,
+        team_id=team_id,
     )
     return Page(items=[service.to_public(e) for e in rows], total=total, limit=page.limit, offset=page.offset)
 
@@ -196,12 +199,19 @@ def rate_engagement(
 def select_expert(
     request: Request, db_session: SessionDep, principal: CurrentPrincipal, demand_id: IdPath, body: SelectionCreate
 ) -> EngagementPublic:
-    """Enterprise selection: offer the demand to a specialist; the engagement starts `offered`."""
-    scorer = scorer_for(request.app, db_session)
+    """Enterprise selection: offer the demand to a specialist or a team (SPEC §8.4); the engagement starts
+    `offered`."""
     demand = demands_service.get_visible(db_session=db_session, demand_id=demand_id, principal=principal)
-    engagement = service.select_expert(
-        db_session=db_session, demand=demand, expert_id=body.expert_id, principal=principal, scorer=scorer
-    )
+    if body.team_id is not None:
+        live = getattr(request.app.state, "matcher", None)
+        engagement = teams_service.select_team(
+            db_session=db_session, demand=demand, team_id=body.team_id, principal=principal, live=live
+        )
+    else:
+        scorer = scorer_for(request.app, db_session)
+        engagement = service.select_expert(
+            db_session=db_session, demand=demand, expert_id=body.expert_id, principal=principal, scorer=scorer
+        )
     return service.to_public(engagement)
 
 

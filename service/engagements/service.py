@@ -48,6 +48,7 @@ from service.events import service as events
 from service.events.models import EventType
 from service.experts.models import Expert
 from service.pagination import fetch_page
+from service.teams.models import Team, TeamMember
 from service.units.service import requires_approval
 
 if TYPE_CHECKING:
@@ -106,9 +107,22 @@ def demand_filled(*, db_session: Session, demand_id: int, statuses: Iterable[str
 
 
 def _live_pair(db_session: Session, *, expert_id: int, demand_id: int) -> Engagement | None:
-    return db_session.exec(
+    """The specialist's live engagement on the demand: their own (solo or as a team's lead) or a team's they are a
+    member of (SPEC §8.4: a team's engagement engages every member)."""
+    own = db_session.exec(
         select(Engagement).where(
             Engagement.expert_id == expert_id,
+            Engagement.demand_id == demand_id,
+            col(Engagement.status).in_(LIVE_STATUSES),
+        )
+    ).first()
+    if own is not None:
+        return own
+    return db_session.exec(
+        select(Engagement)
+        .join(TeamMember, col(TeamMember.team_id) == col(Engagement.team_id))
+        .where(
+            TeamMember.expert_id == expert_id,
             Engagement.demand_id == demand_id,
             col(Engagement.status).in_(LIVE_STATUSES),
         )
@@ -146,11 +160,59 @@ def _check_eligible(*, expert: Expert, demand: Demand) -> None:
 def _check_pair_free(db_session: Session, *, expert: Expert, demand: Demand) -> None:
     live = _live_pair(db_session, expert_id=expert.id, demand_id=demand.id)  # type: ignore[arg-type]
     if live is not None:
+        through = f" through team {live.team_id}" if live.team_id is not None else ""
         raise Conflict(
-            f"expert {expert.id} already has a live engagement ({live.id}, '{live.status}') on demand {demand.id}",
+            f"expert {expert.id} already has a live engagement ({live.id}, '{live.status}'){through} on demand "
+            f"{demand.id}",
             code="pair-already-engaged",
             engagement_id=live.id,
+            expert_id=expert.id,
+            team_id=live.team_id,
         )
+
+
+def _check_team_eligible(*, team: Team, members: list[Expert], demand: Demand) -> None:
+    """A team is selectable when every member is active and none has a conflict with the demand's enterprise (the
+    lead's own rules, origin included, are `_check_eligible`'s)."""
+    for member in members:
+        if not member.active:
+            raise Conflict(
+                f"expert {member.id}, a member of team {team.id}, is inactive",
+                code="expert-inactive",
+                expert_id=member.id,
+                team_id=team.id,
+            )
+        if demand.enterprise_id in (member.conflicts or []):
+            raise Conflict(
+                f"expert {member.id}, a member of team {team.id}, has a conflict of interest with enterprise "
+                f"{demand.enterprise_id}",
+                code="conflict-of-interest",
+                expert_id=member.id,
+                team_id=team.id,
+                enterprise_id=demand.enterprise_id,
+            )
+
+
+def lock_team(db_session: Session, team_id: int) -> Team | None:
+    """Lock the team row FOR UPDATE (before any specialist or demand: the one lock order) and re-read it."""
+    return _locked(db_session, Team, [team_id]).get(team_id)
+
+
+def check_team_members(db_session: Session, *, team: Team, members: list[Expert], demand: Demand) -> None:
+    """Every rule a member of a team engaged on the demand must pass: active, no conflict with its enterprise, not
+    engaged on it otherwise (409 naming the rule and the member)."""
+    _check_team_eligible(team=team, members=members, demand=demand)
+    for member in members:
+        _check_pair_free(db_session, expert=member, demand=demand)
+
+
+def team_member_ids(db_session: Session, team_id: int) -> list[int]:
+    """The team's members (its lead among them), in id order."""
+    return list(
+        db_session.exec(
+            select(TeamMember.expert_id).where(TeamMember.team_id == team_id).order_by(col(TeamMember.expert_id))
+        ).all()
+    )
 
 
 def _check_room(db_session: Session, *, expert: Expert, demand: Demand, adding: int = 1) -> None:
@@ -283,6 +345,7 @@ def open_engagement(
     round_id: int | None = None,
     assignment_id: int | None = None,
     bid_id: int | None = None,
+    team_id: int | None = None,
     commit: bool = True,
 ) -> Engagement:
     """Create an `offered` or `active` engagement (`approving` when the unit must approve), checking every invariant.
@@ -292,17 +355,40 @@ def open_engagement(
     expert-capacity-full, demand-headcount-full) naming what broke. With `commit=False` the caller commits (and
     rolls back on error); a caller opening several engagements in one transaction calls `lock_parties` for all of
     them first, so that every transaction takes its locks in the same order.
+
+    With `team_id` (SPEC §8.4), the engagement's specialist is the team's lead as read under the lock: the team row
+    is locked first, then every member (the specialists, in id order), then the demand; every member must be
+    active, free of a conflict with the enterprise and not already engaged on the demand; the lead's capacity and
+    the demand's headcount count it once.
     """
     status = EngagementStatus(status)
     if status.value not in LIVE_STATUSES:
         raise ValueError(f"an engagement is opened 'offered' or 'active', not '{status}'")
-    expert, demand = _lock_pair(db_session, expert_id=expert_id, demand_id=demand_id)
+    team: Team | None = None
+    members: list[Expert] = []
+    if team_id is not None:
+        team = _locked(db_session, Team, [team_id]).get(team_id)
+        if team is None:
+            raise NotFound(f"team {team_id} does not exist")
+        expert_id = team.lead_expert_id  # as it is under the lock (the caller read it before)
+        member_ids = team_member_ids(db_session, team_id)
+        experts, demands = lock_parties(
+            db_session=db_session, expert_ids=[expert_id, *member_ids], demand_ids=[demand_id]
+        )
+        expert, demand = experts.get(expert_id), demands.get(demand_id)
+        members = [experts[m] for m in member_ids if m in experts and m != expert_id]
+    else:
+        expert, demand = _lock_pair(db_session, expert_id=expert_id, demand_id=demand_id)
     if expert is None:
         raise NotFound(f"expert {expert_id} does not exist")
     if demand is None:
         raise NotFound(f"demand {demand_id} does not exist")
     _check_eligible(expert=expert, demand=demand)
+    if team is not None:
+        _check_team_eligible(team=team, members=members, demand=demand)
     _check_pair_free(db_session, expert=expert, demand=demand)
+    for member in members:
+        _check_pair_free(db_session, expert=member, demand=demand)
     _check_room(db_session, expert=expert, demand=demand)
     now = utcnow()
     if status is EngagementStatus.active:
@@ -319,6 +405,7 @@ def open_engagement(
         round_id=round_id,
         assignment_id=assignment_id,
         bid_id=bid_id,
+        team_id=team_id,
         unit_id=expert.unit_id,
         # An offer is the demand side's agreement; the specialist's comes with accepting it.
         enterprise_approved_at=now,
@@ -341,6 +428,7 @@ def open_engagement(
             "round_id": round_id,
             "assignment_id": assignment_id,
             "bid_id": bid_id,
+            "team_id": team_id,
         },
     )
     announce(db_session, engagement)
@@ -430,6 +518,7 @@ def list_engagements(
     round_id: int | None = None,
     assignment_id: int | None = None,
     unit_id: int | None = None,
+    team_id: int | None = None,
 ) -> tuple[list[Engagement], int]:
     """A page of the engagements this caller is party to (administrators: all), in id order, with the total."""
     query = select(Engagement)
@@ -451,6 +540,7 @@ def list_engagements(
         Engagement.round_id: round_id,
         Engagement.assignment_id: assignment_id,
         Engagement.unit_id: unit_id,
+        Engagement.team_id: team_id,
     }
     for column, value in filters.items():
         if value is not None:

@@ -52,6 +52,7 @@ DATA_DEPENDENT: dict[tuple[int, str], str] = {
         "fen",
     ): "an amount in yuan has more than two decimals (JSON numbers are binary: multipleOf 0.01 is unreliable)",
     (422, "round-members"): "a round names its members or a closed round (supplementary_of), not both nor neither",
+    (422, "team-lead-not-member"): "a team's lead_expert_id is not among its member_ids (as sent or as stored)",
 }
 
 ROUND_MEMBERS = ("supplementary round takes its members", "(or supplementary_of, a closed round)")

@@ -169,7 +169,7 @@ def _wrong_types(schema: dict[str, Any]) -> list[Any]:
 
 def world(client: Any, headers: dict[str, str]) -> dict[str, int]:
     """One record of every kind for the probes' ids: enterprise, demand, specialist, an active engagement with a
-    service log and an issue, an open round, an assignment, a key."""
+    service log and an issue, an open round, an assignment, a key, a team."""
     from tests.factories import Api
 
     api = Api(client)
@@ -190,7 +190,13 @@ def world(client: Any, headers: dict[str, str]) -> dict[str, int]:
     ).json()
     assignment = client.post("/assignments", json={}, headers=headers).json()
     key = api.key("expert", expert_id=other["id"])
+    team = client.post(
+        "/teams",
+        json={"name": "t", "lead_expert_id": expert["id"], "member_ids": [expert["id"], other["id"]]},
+        headers=headers,
+    ).json()
     return {
+        "team": team.get("id", 1),
         "enterprise": enterprise["id"],
         "demand": demand["id"],
         "expert": expert["id"],
