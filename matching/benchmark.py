@@ -16,8 +16,9 @@ same-label profile, P@10 of same-label profiles; judgement sets — the pairwise
 (for each profile, pairs of its judged demands with different grades ordered wrongly, weighted by the grade
 difference, ties half; averaged over profiles; lower is better).
 
-Systems: ``default`` (a :class:`~matching.matcher.Matcher` with library defaults, ranked by text relevance:
-the sets have no places, loads or ratings), its representation variants, and three baselines over the
+Systems: ``default`` (a :class:`~matching.matcher.Matcher` with library defaults, ranked by text relevance —
+lexical cosine blended with the latent channel of :mod:`matching.latent`: the sets have no places, loads or
+ratings), its representation variants, and three baselines over the
 concatenated texts of each side — scikit-learn ``TfidfVectorizer(analyzer="char", ngram_range=(1, 2),
 sublinear_tf=True)``, ``TfidfVectorizer(stop_words="english", sublinear_tf=True)`` on jieba-segmented text,
 and BM25 (``bm25s``, k1 1.5, b 0.75) on the same word tokens.
@@ -179,6 +180,12 @@ def _dcg(gains: np.ndarray, k: int) -> float:
 
 def metrics(b: Benchmark, S: np.ndarray, split: str | None = "test", k: int = 10) -> dict[str, float]:
     """Metrics of a relevance matrix on one split (None: all)."""
+    return _metrics(b, S, split, k)[0]
+
+
+def _metrics(b: Benchmark, S: np.ndarray, split: str | None, k: int) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics and the headline metric per query (nDCG@k per demand, or the loss per profile), in a query order
+    that depends on the set and split only, so two systems' arrays pair up."""
     if b.grading == "label":
         el, eg = np.array(b.expert_label), np.array(b.expert_group)
         ndcg, rr, prec = [], [], []
@@ -195,12 +202,13 @@ def metrics(b: Benchmark, S: np.ndarray, split: str | None = "test", k: int = 10
             if hits.size:
                 rr.append(1.0 / (hits[0] + 1))
                 prec.append(float((ranked[:k] == 2.0).mean()))
-        return {
+        summary = {
             f"nDCG@{k}": float(np.mean(ndcg)),
             "MRR": float(np.mean(rr)),
             f"P@{k}": float(np.mean(prec)),
             "queries": float(len(ndcg)),
         }
+        return summary, np.asarray(ndcg)
     by_expert: dict[int, list[tuple[float, float]]] = {}
     for d, e, g, sp in b.judgements:
         if split and sp != split:
@@ -212,14 +220,36 @@ def metrics(b: Benchmark, S: np.ndarray, split: str | None = "test", k: int = 10
         if (loss := pairwise_loss([s for s, _ in pairs], [g for _, g in pairs])) is not None  # type: ignore[list-item]
     ]
     n = sum(len(v) for v in by_expert.values())
-    return {"pairwise_loss": float(np.mean(losses)), "queries": float(len(losses)), "pairs": float(n)}
+    summary = {"pairwise_loss": float(np.mean(losses)), "queries": float(len(losses)), "pairs": float(n)}
+    return summary, np.asarray(losses)
+
+
+def paired_margin(ours: np.ndarray, theirs: np.ndarray, lower_is_better: bool = False, *, resamples: int = 10000,
+                  seed: int = 0) -> dict[str, float]:  # fmt: skip
+    """How much better ``ours`` is than ``theirs`` (positive: better), the mean of per-query differences, with a
+    95 % paired bootstrap interval (queries resampled with replacement, seeded) and the share of resamples in
+    which ours is not better. An interval above 0 means the margin is not noise of the query sample."""
+    diff = (theirs - ours) if lower_is_better else (ours - theirs)
+    idx = np.random.default_rng(seed).integers(0, diff.size, size=(resamples, diff.size))
+    means = diff[idx].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"margin": float(diff.mean()), "ci95_low": float(lo), "ci95_high": float(hi),
+            "p_not_better": float((means <= 0).mean())}  # fmt: skip
 
 
 def run(
     paths: Sequence[str | Path], split: str | None = "test", variants: Mapping[str, Mapping] | None = None
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Metrics of the default pipeline, its variants and the baselines on each set."""
+    return run_with_margins(paths, split, variants)[0]
+
+
+def run_with_margins(
+    paths: Sequence[str | Path], split: str | None = "test", variants: Mapping[str, Mapping] | None = None
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, dict[str, dict[str, float]]]]:
+    """Metrics of every system on each set, and the default's paired margin over each baseline."""
     out: dict[str, dict[str, dict[str, float]]] = {}
+    margins: dict[str, dict[str, dict[str, float]]] = {}
     for path in paths:
         b = load_benchmark(path)
         systems: dict[str, Scorer] = {"default": matcher_scores()}
@@ -229,12 +259,23 @@ def run(
         if importlib.util.find_spec("bm25s") is None:
             print("bm25s is not installed (pip install -e '.[bench]'): the BM25 baseline is left out", file=sys.stderr)
             systems.pop("baseline: bm25")
-        out[b.name] = {name: metrics(b, fn(b), split) for name, fn in systems.items()}
-    return out
+        per_query: dict[str, np.ndarray] = {}
+        out[b.name] = {}
+        for name, fn in systems.items():
+            out[b.name][name], per_query[name] = _metrics(b, fn(b), split, 10)
+        margins[b.name] = {
+            name: paired_margin(per_query["default"], per_query[name], lower_is_better=b.grading != "label")
+            for name in systems
+            if name.startswith("baseline:")
+        }
+    return out, margins
 
 
-def format_results(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
-    """One table per set."""
+def format_results(
+    results: Mapping[str, Mapping[str, Mapping[str, float]]],
+    margins: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
+) -> str:
+    """One table per set (and the default's margins over the baselines, when given)."""
     lines: list[str] = []
     for set_name, rows in results.items():
         cols = [c for c in next(iter(rows.values())) if c not in ("queries", "pairs")]
@@ -245,6 +286,12 @@ def format_results(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> 
         lines.append(f"  {'system':<{width}}  " + "  ".join(f"{c:>13}" for c in cols))
         for name, m in rows.items():
             lines.append(f"  {name:<{width}}  " + "  ".join(f"{m[c]:>13.4f}" for c in cols))
+        for name, mg in ((margins or {}).get(set_name) or {}).items():
+            lines.append(
+                f"  default vs {name.removeprefix('baseline: ')}: better by {mg['margin']:+.4f} {cols[0]} "
+                f"(95 % paired bootstrap {mg['ci95_low']:+.4f} .. {mg['ci95_high']:+.4f}, "
+                f"not better in {mg['p_not_better']:.1%} of resamples)"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -254,6 +301,11 @@ _DOUBLED = (
     {"title": 2.0, "keywords": 2.0, "industry": 1.0, "description": 1.0},
 )
 VARIANTS: dict[str, dict] = {
+    "lexical only (latent channel off)": {"latent_rank": 0},
+    "latent weight 0.2": {"latent_weight": 0.2},
+    "latent rank 100": {"latent_rank": 100},
+    "latent channel on English too (0.3)": {"latent_weight_latin": 0.3},
+    "latent + char unigrams": {"char_unigrams": True},
     "previous default": {
         "char_weight": 0.5,
         "char_unigrams": False,
@@ -284,8 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = ap.parse_args(argv)
     split = None if args.split == "all" else args.split
-    results = run(args.sets, split, VARIANTS if args.variants else None)
-    print(json.dumps(results, indent=2) if args.json else format_results(results))
+    results, margins = run_with_margins(args.sets, split, VARIANTS if args.variants else None)
+    if args.json:
+        print(json.dumps(results | {"margins over the baselines": margins}, indent=2))
+    else:
+        print(format_results(results, margins))
     return 0
 
 

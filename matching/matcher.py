@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from matching.explain import occurs, shown_in_both
 from matching.index import Aggregation, TextIndex, top_k_order
+from matching.latent import LatentModel, LatentTable, blend
 from matching.records import DemandProfile, ExpertProfile
 from matching.regions import province_names
 from matching.scoring import (
@@ -163,6 +164,8 @@ class _Query:
     industry_len: int
     surfaces: _Surfaces | None = None
     keywords: _Keywords | None = None
+    slot: int | None = None  # the record's slot when its vector is the indexed one
+    latent: tuple[np.ndarray, float] | None = None
 
 
 class Matcher:
@@ -192,6 +195,11 @@ class Matcher:
         max_terms: int = 8,
         explain_cache: int = 4096,
         home_province: str = "辽宁",
+        latent_rank: int = 50,
+        latent_weight: float = 0.3,
+        latent_weight_latin: float = 0.0,
+        latent_depth: int = 1000,
+        latent_min_docs: int = 500,
     ) -> None:
         self.analyzer = analyzer
         self.char_weight = char_weight
@@ -214,6 +222,11 @@ class Matcher:
         self.max_terms = max_terms
         self.explain_cache = explain_cache
         self.home_province = home_province
+        self.latent_rank = latent_rank
+        self.latent_weight = latent_weight
+        self.latent_weight_latin = latent_weight_latin
+        self.latent_depth = latent_depth
+        self.latent_min_docs = latent_min_docs
 
     # ------------------------------------------------------------------ fitting
     def _field_weights(self) -> dict[str, float]:
@@ -280,9 +293,64 @@ class Matcher:
             ind_len = enc.presence_len[n_e:]
             for slot, d in enumerate(demands):
                 self._store_demand(slot, d, int(ind_len[slot]))
+            self._fit_latent(enc.X, n_e)
             self._profiles: OrderedDict[int, _Profile] = OrderedDict()
             self._word_memo: dict[str, np.ndarray] = {}
         return self
+
+    def _fit_latent(self, X: sp.csr_matrix, n_experts: int) -> None:
+        """Fit the latent channel on both sides' rows (when it is on and the corpus is large enough)."""
+        self.latent_ = None
+        self._expert_latent = self._demand_latent = None
+        on = self.latent_rank > 0 and self.analyzer == "blend" and max(self.latent_weight, self.latent_weight_latin) > 0
+        if not on or X.shape[0] < self.latent_min_docs:
+            return
+        if not (0.0 <= self.latent_weight < 1.0 and 0.0 <= self.latent_weight_latin < 1.0):
+            raise ValueError("latent weights must be in [0, 1)")
+        self.latent_ = LatentModel(self.latent_rank).fit(X)
+        if self.latent_ is None:
+            return
+        Z = self.latent_.transform(X)
+        w = self._latent_weights(X)
+        self._expert_latent = LatentTable(self.latent_.rank_)
+        self._expert_latent.set_many(Z[:n_experts], w[:n_experts])
+        self._demand_latent = LatentTable(self.latent_.rank_)
+        self._demand_latent.set_many(Z[n_experts:], w[n_experts:])
+
+    def _latent_weights(self, X: sp.csr_matrix) -> np.ndarray:
+        """Each row's latent weight: ``latent_weight`` when it has at least as many character n-grams as words
+        (mostly Chinese), else ``latent_weight_latin``."""
+        group = self.vectorizer_.group_[X.indices]
+        owner = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        chars = np.bincount(owner[group == 1], minlength=X.shape[0])
+        words = np.bincount(owner[group == 0], minlength=X.shape[0])
+        chinese = (chars >= words) & (chars > 0)
+        return np.where(chinese, self.latent_weight, self.latent_weight_latin).astype(np.float32)
+
+    def _store_latent(self, table: LatentTable | None, slot: int, X: sp.csr_matrix) -> None:
+        """Project one re-encoded record onto the latent basis and store it at its slot."""
+        if table is not None and self.latent_ is not None:
+            table.set(slot, self.latent_.transform(X)[0], float(self._latent_weights(X)[0]))
+
+    def _query_latent(self, q: _Query, table: LatentTable | None) -> tuple[np.ndarray, float]:
+        """The query's latent vector and weight: the stored ones when its vector is the indexed one."""
+        if q.latent is None:
+            if q.slot is not None and table is not None and q.slot < table.n:
+                q.latent = (table.z[q.slot], float(table.weight[q.slot]))
+            else:
+                X = sp.csr_matrix(q.vector)
+                q.latent = (self.latent_.transform(X)[0], float(self._latent_weights(X)[0]))  # type: ignore[union-attr]
+        return q.latent
+
+    def _with_latent(
+        self, q: _Query, slots: np.ndarray, text: np.ndarray, own: LatentTable | None, other: LatentTable | None
+    ) -> np.ndarray:
+        """Text relevance of touched slots with the latent part blended in (see :mod:`matching.latent`)."""
+        if self.latent_ is None or other is None or text.size == 0:
+            return text
+        zq, wq = self._query_latent(q, own)
+        weight = np.minimum(other.weight[slots], wq).astype(np.float64)
+        return blend(text, weight, slots, other.z, zq, self.latent_depth)
 
     def _new_index(self, presence: tuple[str, ...]) -> TextIndex:
         """An index over one side sharing the fitted vectorizer; compaction is driven by the matcher."""
@@ -349,8 +417,9 @@ class Matcher:
             enc = self.vectorizer_.encode([doc], presence_fields=EXPERT_PRESENCE)
             slot = index.upsert_encoded(expert.id, enc, doc)
             self._store_expert(slot, expert)
+            self._store_latent(self._expert_latent, slot, enc.X)
             self._profiles.pop(expert.id, None)
-            self._maybe_compact(index, self._expert_table)
+            self._maybe_compact(index, self._expert_table, self._expert_latent)
 
     def remove_expert(self, expert_id: int) -> bool:
         """Drop a specialist; returns whether they were present."""
@@ -362,7 +431,7 @@ class Matcher:
             self._forget_pairs(p)
             self.expert_index_.remove(expert_id)
             self._profiles.pop(expert_id, None)
-            self._maybe_compact(self.expert_index_, self._expert_table)
+            self._maybe_compact(self.expert_index_, self._expert_table, self._expert_latent)
             return True
 
     def upsert_demand(self, demand: DemandProfile) -> None:
@@ -379,7 +448,8 @@ class Matcher:
             enc = self.vectorizer_.encode([doc], presence_fields=DEMAND_PRESENCE)
             slot = index.upsert_encoded(demand.id, enc, doc)
             self._store_demand(slot, demand, int(enc.presence_len[0]))
-            self._maybe_compact(index, self._demand_table)
+            self._store_latent(self._demand_latent, slot, enc.X)
+            self._maybe_compact(index, self._demand_table, self._demand_latent)
 
     def remove_demand(self, demand_id: int) -> bool:
         """Drop a demand; returns whether it was present."""
@@ -388,15 +458,20 @@ class Matcher:
             if self.demands_.pop(demand_id, None) is None:
                 return False
             self.demand_index_.remove(demand_id)
-            self._maybe_compact(self.demand_index_, self._demand_table)
+            self._maybe_compact(self.demand_index_, self._demand_table, self._demand_latent)
             return True
 
     @staticmethod
-    def _maybe_compact(index: TextIndex, table: ExpertTable | DemandTable) -> None:
-        """Compact an index when due, keeping the attribute table aligned with its slots."""
+    def _maybe_compact(index: TextIndex, table: ExpertTable | DemandTable, latent: LatentTable | None = None) -> None:
+        """Compact an index when due, keeping the attribute and latent tables aligned with its slots."""
         table.ensure(index.ids_.size)
+        if latent is not None:
+            latent.ensure(index.ids_.size)
         if index.should_compact():
-            table.take(index.compact())
+            kept = index.compact()
+            table.take(kept)
+            if latent is not None:
+                latent.take(kept)
 
     # ---------------------------------------------------------------- queries
     def _demand_query(self, demand: int | DemandProfile) -> _Query:
@@ -415,7 +490,9 @@ class Matcher:
         vector = index.doc_vector(record.id)
         if vector is None:
             vector = self.vectorizer_.transform([demand_doc(record)])
-        return _Query(record, vector, np.sort(index.presence_terms(slot)), int(self._demand_table.industry_len[slot]))
+        return _Query(
+            record, vector, np.sort(index.presence_terms(slot)), int(self._demand_table.industry_len[slot]), slot=slot
+        )
 
     def _expert_query(self, expert: int | ExpertProfile) -> _Query:
         """Vector and presence terms of a specialist given by id or as a record."""
@@ -433,7 +510,7 @@ class Matcher:
         vector = index.doc_vector(record.id)
         if vector is None:
             vector = self.vectorizer_.transform([expert_doc(record)])
-        return _Query(record, vector, np.sort(index.presence_terms(slot)), 0)
+        return _Query(record, vector, np.sort(index.presence_terms(slot)), 0, slot=slot)
 
     def _expert_candidates(
         self, q: _Query, slots: np.ndarray, text: np.ndarray
@@ -441,6 +518,7 @@ class Matcher:
         """Scores of a demand against touched specialist slots (text above min_text only)."""
         keep = text > self.min_text
         slots, text = slots[keep], text[keep].astype(np.float64)
+        text = self._with_latent(q, slots, text, self._demand_latent, self._expert_latent)
         demand: DemandProfile = q.record  # type: ignore[assignment]
         index = self.expert_index_
         if q.industry_len > 0:
@@ -473,6 +551,7 @@ class Matcher:
         """Scores of a specialist against touched demand slots (text above min_text only)."""
         keep = text > self.min_text
         slots, text = slots[keep], text[keep].astype(np.float64)
+        text = self._with_latent(q, slots, text, self._expert_latent, self._demand_latent)
         expert: ExpertProfile = q.record  # type: ignore[assignment]
         index = self.demand_index_
         table = self._demand_table
@@ -594,6 +673,11 @@ class Matcher:
                 text = probe.fit([e.id], [expert_doc(e)]).score(q.vector, e.id)
             else:
                 text = float((q.vector @ eq.vector.T).toarray().ravel()[0])
+            if self.latent_ is not None and text > 0:
+                zq, wq = self._query_latent(q, self._demand_latent)
+                ze, we = self._query_latent(eq, self._expert_latent)
+                w = min(wq, we)
+                text = (1.0 - w) * text + w * max(float(np.dot(zq.astype(np.float64), ze.astype(np.float64))), 0.0)
             table = self._demand_scratch(q.record, q.industry_len)  # type: ignore[arg-type]
             matched = np.isin(q.industry_terms, eq.industry_terms).sum() if q.industry_len else 0
             industry = industry_values(np.array([matched], dtype=np.float64), q.industry_len)

@@ -111,3 +111,27 @@ def test_evaluate_prints_the_default_beside_the_baselines(tmp_path: Path, capsys
     for name in ("default", "baseline: char 1-2 tfidf", "baseline: word tfidf", "baseline: bm25"):
         assert name in out
     assert "nDCG@10" in out
+
+
+def test_paired_margin_says_which_system_is_better_and_how_surely() -> None:
+    from matching.benchmark import paired_margin
+
+    ours, theirs = np.array([0.6, 0.7, 0.8, 0.9]), np.array([0.5, 0.6, 0.7, 0.8])
+    m = paired_margin(ours, theirs)
+    assert m["margin"] == pytest.approx(0.1)
+    assert m["ci95_low"] == pytest.approx(0.1) and m["ci95_high"] == pytest.approx(0.1)
+    assert m["p_not_better"] == 0.0
+    # a loss: lower is better, so the same arrays make ours worse
+    worse = paired_margin(ours, theirs, lower_is_better=True)
+    assert worse["margin"] == pytest.approx(-0.1) and worse["p_not_better"] == 1.0
+    # mixed differences: the interval straddles 0
+    noisy = paired_margin(np.array([0.9, 0.1, 0.8, 0.2]), np.array([0.1, 0.9, 0.2, 0.8]))
+    assert noisy["ci95_low"] < 0 < noisy["ci95_high"]
+
+
+def test_evaluate_prints_the_margin_over_each_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert evaluate_main([str(_tiny(tmp_path)), "--split", "all"]) == 0
+    out = capsys.readouterr().out
+    for name in ("char 1-2 tfidf", "word tfidf", "bm25"):
+        assert f"default vs {name}: better by" in out
+    assert "95 % paired bootstrap" in out
