@@ -849,10 +849,13 @@ def _normalise(block: _Block, groups: np.ndarray | None, mix: np.ndarray, mix_la
     k = mix.size
     group = groups[block.indices].astype(np.int64)
     ss = np.bincount(rows * k + group, weights=sq, minlength=k * n).reshape(-1, k)
-    row_mix = np.broadcast_to(mix, (n, k))
-    if mix_latin is not None:
-        counts = np.bincount(rows * k + group, minlength=k * n).reshape(-1, k)
-        row_mix = np.where((counts[:, 1] < counts[:, 0])[:, None], mix_latin, mix)
+    counts = np.bincount(rows * k + group, minlength=k * n).reshape(-1, k)
+    latin = counts[:, 1] < counts[:, 0]
+    row_mix = np.where(latin[:, None], mix if mix_latin is None else mix_latin, mix)
+    # In a mostly Latin row the character n-grams come from a few Chinese words only (an English demand's Chinese
+    # industry label): normalised apart they would carry the character group's whole weight and outrank the text.
+    share = counts[:, 1] / np.maximum(counts[:, 0] + counts[:, 1], 1)
+    row_mix = row_mix * np.stack([np.ones(n), np.where(latin, share, 1.0), np.ones(n)], axis=1)[:, :k]
     present = ss > 0
     total = np.sqrt((present * row_mix).sum(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -72,4 +72,35 @@ def test_most_cross_language_pairs_of_the_labelled_set_rank_in_the_top_three() -
     hits = cross_language_hits(LABELLED, {"bilingual": True})
     monolingual = cross_language_hits(LABELLED, {"bilingual": False})
     assert hits["demands"] >= 30
-    assert hits["hit@3"] >= 0.7 and hits["hit@3"] > monolingual["hit@3"] + 0.3
+    # issue 10's target: the matching profile in the other language is in the top 3 for at least 80 % of them
+    assert hits["hit@3"] >= 0.8 and hits["hit@3"] > monolingual["hit@3"] + 0.3
+    assert hits["zh->en"] >= 0.9 and hits["en->zh"] >= 0.5
+
+
+def test_an_english_demand_s_chinese_industry_label_does_not_outrank_its_text() -> None:
+    # The demo's English demands carry a Chinese industry name. Its few character n-grams must not carry the
+    # character group's whole weight: a specialist matching only the label ranks below the one matching the text.
+    experts = [
+        ExpertProfile(id=1, fields=("集成电路", "可靠性测试"), bio="集成电路失效分析与可靠性测试。"),
+        ExpertProfile(
+            id=2,
+            origin="foreign",
+            fields=("Chemical mechanical polishing",),
+            keywords=("CMP", "pad conditioning"),
+            bio="Copper CMP: scratch defects, dishing, slurry and pad conditioning.",
+        ),
+    ]
+    demand = DemandProfile(
+        id=1,
+        enterprise_id=1,
+        title="Reducing scratches and dishing in copper CMP",
+        industry="集成电路",
+        keywords=("CMP", "copper dishing", "micro-scratch", "slurry"),
+        description="Micro-scratches and dishing after copper CMP on the BEOL; slurry and pad conditioning review.",
+    )
+    for bilingual in (False, True):
+        m = Matcher(bilingual=bilingual).fit(experts, [demand])
+        ranked = m.suggest_experts(1, limit=10)[0]
+        assert [s.expert_id for s in ranked][0] == 2
+        text = {s.expert_id: s.components["text"] for s in ranked}
+        assert text[2] > text.get(1, 0.0)
