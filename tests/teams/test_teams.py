@@ -355,3 +355,28 @@ def test_team_suggestions_of_a_demand_that_is_not_open_answer_409(api: Api, worl
     response = api.client.get(f"/demands/{draft['id']}/team-suggestions", headers=ADMIN)
     assert response.status_code == 409 and response.json()["code"] == "demand-not-open"
     assert api.client.get("/demands/999999/team-suggestions", headers=ADMIN).status_code == 404
+
+
+def test_a_repeated_external_id_answers_409_and_a_null_in_a_patch_422(api: Api, world) -> None:
+    team = create_team(api, world, external_id="T-2026-001")
+    again = api.client.post("/teams", json=team_body(world, external_id="T-2026-001"), headers=ADMIN)
+    assert again.status_code == 409 and again.json()["code"] == "unique-value-taken"
+    assert again.json()["errors"][0]["field"] == "body.external_id"
+    for field in ("name", "lead_expert_id", "member_ids", "fields", "keywords", "bio"):
+        response = api.client.patch(f"/teams/{team['id']}", json={field: None}, headers=ADMIN)
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == f"body.{field}", field
+    assert api.client.get(f"/teams/{team['id']}", headers=ADMIN).json()["version"] == 1
+
+
+def test_the_openapi_document_gives_examples_for_team_bodies_that_the_api_accepts(api: Api, world) -> None:
+    schemas = api.client.get("/openapi.json").json()["components"]["schemas"]
+    example = schemas["TeamCreate"]["examples"][0]
+    assert set(example) >= {"name", "lead_expert_id", "member_ids", "fields", "keywords", "bio"}
+    assert example["lead_expert_id"] in example["member_ids"]
+    assert {"team_id": 1} in schemas["SelectionCreate"]["examples"]
+    ids = [world["lead"]["id"], world["gearbox"]["id"], world["chemist"]["id"]]
+    body = {**example, "lead_expert_id": ids[0], "member_ids": ids}
+    created = api.client.post("/teams", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    patch = api.client.patch(f"/teams/{created.json()['id']}", json=schemas["TeamUpdate"]["examples"][0], headers=ADMIN)
+    assert patch.status_code == 200, patch.text
