@@ -343,7 +343,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from matching.benchmark import main as benchmark_main
 
         return benchmark_main(args_in)
-    ap = argparse.ArgumentParser(prog="python -m matching.evaluate", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m matching.evaluate",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="public evaluation sets (fixtures/eval/*.json) print the default beside plain baselines instead:\n"
+        "  SET [SET ...] [--split {tune,test,all}] [--variants] [--json]\n"
+        "  e.g. fixtures/eval/csl.json fixtures/eval/gold.json --split test",
+    )
     ap.add_argument("data", help="JSON file with experts, demands and judgements")
     ap.add_argument("--k", type=int, default=5, help="cut-off for precision and nDCG (default 5)")
     ap.add_argument("--variant", default="blend", choices=sorted(VARIANTS), help="representation variant")

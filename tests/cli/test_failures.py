@@ -188,7 +188,7 @@ def test_evaluate_help_lists_the_options_of_matching_evaluate() -> None:
     result = CliRunner().invoke(app, ["evaluate", "--help"])
     assert result.exit_code == 0
     assert result.stdout.startswith("usage: expertmatch evaluate")
-    for option in ("--k", "--variant", "--json"):
+    for option in ("--k", "--variant", "--json", "--split", "--variants"):
         assert option in result.stdout
     bare = CliRunner().invoke(app, ["evaluate"])
     assert bare.exit_code == 2 and "usage: expertmatch evaluate" in bare.stdout
