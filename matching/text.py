@@ -836,7 +836,8 @@ def _encode_chunk(
 def _normalise(block: _Block, groups: np.ndarray | None, mix: np.ndarray, mix_latin: np.ndarray | None = None) -> None:
     """L2-normalise rows in place; with term groups (words, character n-grams, concepts), normalise each group
     apart and mix them with weights ``sqrt(mix)`` (renormalised over the groups a row has). Rows that are mostly
-    Latin text (fewer character n-grams than words) use ``mix_latin`` when given."""
+    Latin text (fewer character n-grams than words) use ``mix_latin`` when given, their character group weighed
+    by its share of the row's terms."""
     if block.data.size == 0:
         return
     n = block.n_docs
