@@ -889,7 +889,8 @@ def express_interest(
             commit=False,
         )  # which also marks both interests matched
     db_session.commit()
-    db_session.refresh(interest)
+    # Not refreshed: every field of the interest was set here (its engagement_id by _settle_interests), and a
+    # pending one may already be withdrawn — deleted — by the time this request reads it back (seen in the race test).
     if engagement is not None:
         db_session.refresh(engagement)
     return interest, engagement
