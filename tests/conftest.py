@@ -7,7 +7,9 @@ created on EXPERTMATCH_TEST_PG_URL's server; under CI=true an unreachable server
 from __future__ import annotations
 
 import os
+import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from service.config import Settings
@@ -97,13 +100,42 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def empty_database(engine: Engine) -> None:
     """Remove every row and reset id sequences, keeping the migrated schema."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
+    if engine.dialect.name == "postgresql":
+        _truncate(engine, tables)
+        return
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(conn) else None
+        for name in tables:
+            conn.execute(text(f"DELETE FROM {name}"))
+        if _has_sqlite_sequence(conn):
+            conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+DEADLOCK, LOCK_TIMEOUT = "40P01", "55P03"
+
+
+def _truncate(engine: Engine, tables: list[str], attempts: int = 5) -> None:
+    """TRUNCATE every table; a straggler of the previous test (a server process being killed, a build thread
+    finishing its read) may still hold a table, so a deadlock is retried and a holder past the timeout ended."""
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in {DEADLOCK, LOCK_TIMEOUT} or attempt == attempts - 1:
+                raise
+            warnings.warn(f"emptying the test database: {code} from a straggler; retrying", stacklevel=2)
+            if code == LOCK_TIMEOUT:
+                with engine.begin() as conn:
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND pid <> pg_backend_pid() AND state <> 'idle'"
+                        )
+                    )
+            time.sleep(0.1 * (attempt + 1))
 
 
 def _has_sqlite_sequence(conn) -> bool:  # type: ignore[no-untyped-def]

@@ -336,8 +336,9 @@ class LiveMatcher:
 
     def close(self) -> None:
         """Stop starting builds and wait for one in flight."""
-        self._closed = True
-        thread = self._building
+        with self._build_lock:  # a build being started now is either refused or seen below
+            self._closed = True
+            thread = self._building
         if thread is not None:
             thread.join(timeout=120)
 

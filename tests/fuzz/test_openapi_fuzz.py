@@ -100,7 +100,7 @@ def wire(settings, engine) -> None:  # type: ignore[no-untyped-def]
     """Point the fuzzed app at the test database and give ids something to hit."""
     APP.state.settings = settings.model_copy(update={"auth_failure_limit": 0})
     APP.state.engine = engine
-    APP.state.__dict__.pop("auth_throttle", None)
+    APP.state._state.pop("auth_throttle", None)  # State keeps its attributes in _state, not __dict__
     api = Api(TestClient(APP))
     enterprise = api.enterprise()
     api.demand(enterprise["id"])
