@@ -61,6 +61,8 @@ EXPERT_PRESENCE = ("expert.fields", "expert.keywords", "expert.bio")
 DEMAND_PRESENCE = ("demand.industry",)
 WORD_MEMO = 1 << 16
 """Words whose vocabulary ids a matcher remembers for explanations (forgotten all at once when full)."""
+SURFACES_MEMO = 2048
+"""Query texts whose surface words a matcher remembers (least recently asked first forgotten; ~18 KiB each)."""
 
 
 def expert_doc(p: ExpertProfile) -> dict[str, str | tuple[str, ...]]:
@@ -295,6 +297,7 @@ class Matcher:
                 self._store_demand(slot, d, int(ind_len[slot]))
             self._fit_latent(enc.X, n_e)
             self._profiles: OrderedDict[int, _Profile] = OrderedDict()
+            self._surfaces_memo: OrderedDict[tuple, _Surfaces] = OrderedDict()
             self._word_memo: dict[str, np.ndarray] = {}
         return self
 
@@ -905,35 +908,48 @@ class Matcher:
         return profile
 
     def _surfaces(self, q: _Query, query_is_demand: bool) -> _Surfaces:
-        """Readable words of the query side (keywords first) with the vocabulary ids they produce."""
+        """Readable words of the query side (keywords first) with the vocabulary ids they produce, remembered for
+        the same text: a demand asked for its page again is not segmented again."""
         if q.surfaces is None:
-            rec = q.record
-            texts = (
-                [rec.title, rec.industry, rec.description]  # type: ignore[union-attr]
-                if query_is_demand
-                else [" ".join(rec.fields), rec.title, rec.bio, rec.achievements]  # type: ignore[union-attr]
-            )
-            seen: dict[str, np.ndarray] = {}
-            for kw in rec.keywords:
-                kw = kw.strip()
-                if kw and kw not in seen:
-                    seen[kw] = self._word_ids(kw)
-            for text in texts:
-                for word, _ in self.vectorizer_.analyzer_.surface_terms(text):
-                    if word not in seen:
-                        seen[word] = self._word_ids(word)
-            words = [w for w, ids in seen.items() if ids.size]
-            start, terms = _flatten([seen[w] for w in words])
-            rank = np.empty(len(words), dtype=np.int64)
-            rank[sorted(range(len(words)), key=lambda k: (-len(words[k]), words[k]))] = np.arange(len(words))
-            q.surfaces = _Surfaces(
-                words=words,
-                ids=[seen[w].tolist() for w in words],
-                terms=terms,
-                word_of=np.repeat(np.arange(len(words)), np.diff(start)),
-                rank=rank,
-            )
+            names = DEMAND_TEXT_FIELDS if query_is_demand else EXPERT_TEXT_FIELDS
+            key = (query_is_demand, *(tuple(v) if isinstance(v, list) else v for v in _text_key(q.record, names)))
+            cached = self._surfaces_memo.get(key)
+            if cached is None:
+                cached = self._surfaces_memo[key] = self._new_surfaces(q.record, query_is_demand)
+                while len(self._surfaces_memo) > SURFACES_MEMO:
+                    self._surfaces_memo.popitem(last=False)
+            else:
+                self._surfaces_memo.move_to_end(key)
+            q.surfaces = cached
         return q.surfaces
+
+    def _new_surfaces(self, rec: ExpertProfile | DemandProfile, query_is_demand: bool) -> _Surfaces:
+        """The query side's surface words, computed."""
+        texts = (
+            [rec.title, rec.industry, rec.description]  # type: ignore[union-attr]
+            if query_is_demand
+            else [" ".join(rec.fields), rec.title, rec.bio, rec.achievements]  # type: ignore[union-attr]
+        )
+        seen: dict[str, np.ndarray] = {}
+        for kw in rec.keywords:
+            kw = kw.strip()
+            if kw and kw not in seen:
+                seen[kw] = self._word_ids(kw)
+        for text in texts:
+            for word, _ in self.vectorizer_.analyzer_.surface_terms(text):
+                if word not in seen:
+                    seen[word] = self._word_ids(word)
+        words = [w for w, ids in seen.items() if ids.size]
+        start, terms = _flatten([seen[w] for w in words])
+        rank = np.empty(len(words), dtype=np.int64)
+        rank[sorted(range(len(words)), key=lambda k: (-len(words[k]), words[k]))] = np.arange(len(words))
+        return _Surfaces(
+            words=words,
+            ids=[seen[w].tolist() for w in words],
+            terms=terms,
+            word_of=np.repeat(np.arange(len(words)), np.diff(start)),
+            rank=rank,
+        )
 
     def _matched_terms(
         self, q: _Query, others: list[_Terms], query_is_demand: bool, own: str, texts: list[str]

@@ -220,3 +220,40 @@ def test_latin_terms_match_whole_words_only(term: str, text: str, expected: bool
     from matching.explain import occurs
 
     assert occurs(term, text) is expected
+
+
+def test_an_edited_record_is_explained_by_its_new_text_and_a_repeated_page_is_the_same() -> None:
+    """Asking before an edit changes nothing after it: a matcher that answered the old texts gives, once the same
+    edits are applied, exactly the pages of an identical matcher that never answered them."""
+    from dataclasses import replace
+
+    experts, demands, _ = demo()
+    asked, fresh = Matcher().fit(experts, demands), Matcher().fit(experts, demands)
+
+    def page(m: Matcher, side: str, id: int) -> list[tuple[int, list[str], list[str]]]:
+        items = m.suggest_experts(id, limit=10)[0] if side == "demand" else m.suggest_demands(id, limit=10)[0]
+        return [(s.demand_id if side == "expert" else s.expert_id, s.matched_terms, s.missing_keywords) for s in items]
+
+    demand = demands[0]
+    expert = next(p for p in experts if asked.suggest_demands(p.id, limit=5)[0])
+    before = page(asked, "demand", demand.id)
+    assert before == page(asked, "demand", demand.id)
+    page(asked, "expert", expert.id)
+    # The demand now asks, in other words, for another industry's work; the specialist takes another's profile.
+    other = next(d for d in demands[1:] if d.industry != demand.industry)
+    donor = next(p for p in experts if p.fields and p.fields != expert.fields)
+    edited = replace(demand, title=other.title, description=other.description, keywords=other.keywords)
+    changed = replace(expert, fields=donor.fields, keywords=donor.keywords, bio=donor.bio, title=donor.title)
+    for m in (asked, fresh):
+        m.upsert_demand(edited)
+        m.upsert_expert(changed)
+    after = page(asked, "demand", demand.id)
+    assert after == page(fresh, "demand", demand.id)
+    assert after != before and any(terms for _, terms, _ in after)
+    assert page(asked, "expert", expert.id) == page(fresh, "expert", expert.id)
+    by_id = {p.id: p for p in experts} | {changed.id: changed}
+    by_demand = {d.id: d for d in demands} | {edited.id: edited}
+    for s in asked.suggest_experts(demand.id, limit=10)[0]:
+        assert_true_explanation(s, by_id[s.expert_id], edited)
+    for s in asked.suggest_demands(expert.id, limit=10)[0]:
+        assert_true_explanation(s, changed, by_demand[s.demand_id])
