@@ -134,6 +134,7 @@ class TextIndex:
         keep_docs: bool = True,
         max_chunk_postings: int = 4_000_000,
         n_threads: int = 2,
+        full_listing_volume: float = 8.0,
     ) -> None:
         self.vectorizer = vectorizer
         self.prefit = prefit
@@ -145,6 +146,7 @@ class TextIndex:
         self.keep_docs = keep_docs
         self.max_chunk_postings = max_chunk_postings
         self.n_threads = n_threads
+        self.full_listing_volume = full_listing_volume
 
     # ------------------------------------------------------------------ fitting
     def fit(self, ids: Sequence[int], docs: Iterable[Document]) -> TextIndex:
@@ -527,15 +529,24 @@ class TextIndex:
     def top_k(self, q: sp.csr_matrix, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Ids and scores of the k best documents for a query row (score desc, id asc).
 
-        Exact: pruned MaxScore over the main segment's postings (see :mod:`matching.retrieval.postings`),
-        every delta document scored, ties broken by id; the same result as ranking :meth:`search`.
+        Exact: pruned MaxScore over the main segment's postings (see :mod:`matching.retrieval.postings`), or
+        the full listing when the query's postings outnumber the documents `full_listing_volume` times; every
+        delta document scored, ties broken by id; the same result as ranking :meth:`search` either way.
         """
         self._check()
         q = _as_query(q)
-        if self.aggregation != "document":
+        if self.aggregation != "document" or self._full_listing_pays(q):
             slots, vals = self._search64(q)
             return self._finish_top(slots, vals, k)
         return self._finish_top(*self._top_candidates(q, k), k)
+
+    def _full_listing_pays(self, q: sp.csr_matrix) -> bool:
+        """Whether the query's terms have so many postings per document that scoring them all beats pruning
+        (`full_listing_volume`; measured on long demands: even at 100,000 profiles, twice as fast at 1,000,000)."""
+        main = self._main
+        ptr = main.post.ptr
+        volume = int((ptr[q.indices + 1] - ptr[q.indices]).sum()) if q.nnz else 0
+        return volume >= self.full_listing_volume * max(1, main.rows.n_rows)
 
     def _finish_top(self, slots: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Order candidate slots (score desc, id asc) and keep k; scores as float32."""

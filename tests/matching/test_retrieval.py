@@ -96,7 +96,9 @@ def test_top_k_equals_brute_force_on_random_rows(
     if duplicates:  # identical documents tie exactly: the smaller id must come first
         X = sp.vstack([X, X[rng.integers(0, n, size=duplicates)]], format="csr")
     ids = rng.permutation(np.arange(10, 10 + X.shape[0]) * 3).tolist()
-    index = TextIndex(vectorizer=_Vocabulary(n_terms), min_delta=int(rng.integers(1, 50)))
+    # either path of top_k: pruned MaxScore, the full listing, or whichever the postings' volume picks
+    volume = float(rng.choice([np.inf, 0.0, 8.0]))
+    index = TextIndex(vectorizer=_Vocabulary(n_terms), min_delta=int(rng.integers(1, 50)), full_listing_volume=volume)
     index.fit_encoded(ids, _encoded(X), [{} for _ in ids])
     rows = {i: X[j] for j, i in enumerate(ids)}
     for _ in range(changes):  # upserts (new and replacing) and removals, some compacting
@@ -123,15 +125,17 @@ def test_top_k_equals_brute_force_on_random_rows(
         assert [by_id[d] for d in want_ids] == want_scores.astype(np.float32).tolist()
 
 
+@pytest.mark.parametrize("volume", [np.inf, 0.0, 8.0])
 @pytest.mark.parametrize("corpus", ["domains", "zipf"])
-def test_top_k_equals_brute_force_on_generated_profiles(corpus: str) -> None:
+def test_top_k_equals_brute_force_on_generated_profiles(corpus: str, volume: float) -> None:
     gen = Generator(seed=3) if corpus == "domains" else ZipfGenerator(seed=3, vocabulary=20_000)
     experts = list(gen.experts(1500))
     docs = [expert_doc(p) for p in experts]
     vec = TextVectorizer(field_weights=Matcher()._field_weights())
     enc = vec.fit_encode(docs)
     ids = [p.id for p in experts]
-    index = TextIndex(vectorizer=vec, prefit=True, keep_docs=False, min_delta=64).fit_encoded(ids, enc, docs)
+    index = TextIndex(vectorizer=vec, prefit=True, keep_docs=False, min_delta=64, full_listing_volume=volume)
+    index.fit_encoded(ids, enc, docs)
     rows = {i: enc.X[j] for j, i in enumerate(ids)}
     for j, p in enumerate(gen.experts(120, start=1500)):  # new profiles, then replacements of old ones
         doc_id = p.id if j % 2 else ids[j * 7]
@@ -206,3 +210,17 @@ def test_saved_index_opens_memory_mapped_and_answers_the_same(tmp_path: Path) ->
     assert 9001 in ids.tolist() and 0 not in shared.top_k(queries[0], 600)[0].tolist()
     again = TextIndex.open(path)
     assert 9001 not in again and 0 in again
+
+
+def test_long_queries_take_the_full_listing_and_short_ones_the_pruned_walk() -> None:
+    gen = Generator(seed=5)
+    demands = list(gen.demands(10))
+    matcher = Matcher().fit(list(gen.experts(2000)), demands)
+    index = matcher.expert_index_
+    longest = max((matcher._demand_query(d.id).vector for d in demands), key=lambda q: q.nnz)
+    assert index._full_listing_pays(longest)  # a demand's ~200 terms reach every profile many times over
+    df = index._main.post.df()
+    rare = int(np.argmin(np.where(df > 0, df, np.iinfo(np.int64).max)))
+    short = sp.csr_matrix(([1.0], [rare], [0, 1]), shape=(1, index.n_terms_), dtype=np.float32)
+    assert not index._full_listing_pays(short)
+    assert index.top_k(short, 5)[0].size >= 1
