@@ -542,7 +542,7 @@ class TextIndex:
 
     def _full_listing_pays(self, q: sp.csr_matrix) -> bool:
         """Whether the query's terms have so many postings per document that scoring them all beats pruning
-        (`full_listing_volume`; measured on long demands: even at 100,000 profiles, twice as fast at 1,000,000)."""
+        (`full_listing_volume`; measured on long demands: as fast at 100,000 profiles, twice as fast at 1,000,000)."""
         main = self._main
         ptr = main.post.ptr
         volume = int((ptr[q.indices + 1] - ptr[q.indices]).sum()) if q.nnz else 0
