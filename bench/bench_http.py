@@ -10,7 +10,7 @@ What it does:
 1. Creates a throw-away PostgreSQL database, migrates it, and loads enterprises, specialists and open demands from
    the seeded generator in ``bench/text_corpus.py`` straight into the tables in bulk (no API, no change log: the
    workers fit their matchers from the tables at start-up).
-2. Serves ``service.main:app`` with ``uvicorn --workers 2`` and waits until both workers answer ``/readyz`` (index warm)
+2. Serves the API with ``expertmatch serve --workers 2`` and waits until both workers answer ``/readyz`` (index warm)
    (their CPU goes quiet). A warm-up pass asks once for every demand's suggestions (the matcher caches each
    specialist's tokenised profile parts for explanations the first time it explains them); its latencies are
    printed as the "warm-up pass" row. Steps 2-3 run once per ``--suggestion-cache`` value: by default first with
@@ -218,12 +218,16 @@ def get_ok(http: httpx.Client, url: str, patience: float = 300) -> httpx.Respons
 def serve(
     app: str, workers: int, env: dict[str, str], app_dir: str | None = None, ready_path: str = "/readyz"
 ) -> Iterator[str]:
-    """Run uvicorn; yield its base URL once every worker is up and idle."""
+    """Run the service as users do (`expertmatch serve`: forked workers sharing one index), or another app with
+    uvicorn; yield its base URL once every worker is up and idle."""
     port = free_port()
-    cmd = [
-        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+    if app == "service.main:app":
+        cmd = [sys.executable, "-m", "service.cli", "serve", "--no-migrate", "--workers", str(workers)]
+        env = {**env, "EXPERTMATCH_WORKER_TIMEOUT": "600"}
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", app, "--workers", str(workers), "--no-access-log"]
+        cmd += ["--log-level", "warning"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
     if app_dir:
         cmd += ["--app-dir", app_dir]
     base = f"http://127.0.0.1:{port}"
@@ -506,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(
-        f"{args.experts} specialists, {args.demands} demands, PostgreSQL, uvicorn --workers {args.workers}, "
+        f"{args.experts} specialists, {args.demands} demands, PostgreSQL, expertmatch serve --workers {args.workers}, "
         f"{args.connections} concurrent clients ({client_name}), {args.duration} s per run; latencies in ms"
     )
     print(f"| {'run':<44} | {'p50':>8} | {'p95':>8} | {'p99':>8} | {'req/s':>8} | {'requests':>8} | {'errors':>6} |")

@@ -639,6 +639,19 @@ class Matcher:
             records = [(self.demands_[int(ids[i])], q.record) for i in page]
             return self._items(q, records, pairs, page, explain, query_is_demand=False), total
 
+    def warm_up(self) -> Matcher:
+        """Answer one query each way and run each top-k kernel once, so that nothing is compiled on first use."""
+        self._check()
+        if self.demands_:
+            self.suggest_experts(next(iter(self.demands_)), limit=1)
+        if self.experts_:
+            self.suggest_demands(next(iter(self.experts_)), limit=1)
+        for index in (self.expert_index_, self.demand_index_):
+            if len(index) and index.n_terms_:
+                one_term = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, index.n_terms_), dtype=np.float32)
+                index.top_k(one_term, k=1)
+        return self
+
     def suggest_experts_batch(
         self,
         demands: Sequence[int | DemandProfile],

@@ -384,8 +384,7 @@ def serve(
     Checks the port, migrates, then prints on stdout where the API answers and a curl line to try (with --demo an
     administrator key too); logs go to stderr.
     """
-    from service.observability import MULTIPROC_ENV, log_config, prepare_multiprocess_dir
-    from service.workers import run_uvicorn, usable_cores
+    from service.workers import usable_cores
 
     try:
         settings = get_settings()
@@ -408,6 +407,23 @@ def serve(
             soft_wrap=True,
             style="yellow",
         )
+    own_metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers: /metrics must add up every worker's counters (prometheus-client multiprocess mode). Set
+        # before prometheus-client is imported (it picks its mode then), as forked workers inherit that choice.
+        own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="expertmatch-metrics-")
+    try:
+        _serve(settings, host, port, workers, migrate=migrate, demo=demo)
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate: bool, demo: bool) -> None:
+    """Migrate, load the demo if asked, print the banner, run the workers."""
+    from service.observability import log_config, prepare_multiprocess_dir
+    from service.workers import run_uvicorn
+
     if migrate:
         db_upgrade("head")
     else:
@@ -422,26 +438,25 @@ def serve(
     if demo:
         demo_load()
         key = _demo_admin_key(settings)
-    own_metrics_dir = None
-    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
-        # Several workers: /metrics must add up every worker's counters (prometheus-client multiprocess mode).
-        own_metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="expertmatch-metrics-")
     prepare_multiprocess_dir()
     _print_banner(host, port, workers, key)
-    try:
-        run_uvicorn(
-            "service.main:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            log_config=log_config(settings),
-            worker_timeout=settings.worker_timeout,
-            server_header=False,  # no banner naming the server software
-        )
-    finally:
-        if own_metrics_dir is not None:
-            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+    shared = None
+    if workers > 1 and settings.shared_index:
+        from service.main import SharedIndex
+        from service.main import app as asgi_app
+
+        shared = SharedIndex(asgi_app, settings)
+    run_uvicorn(
+        "service.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        shared=shared,
+        log_level=settings.log_level.lower(),
+        log_config=log_config(settings),
+        worker_timeout=settings.worker_timeout,
+        server_header=False,  # no banner naming the server software
+    )
 
 
 def _check_bindable(host: str, port: int) -> None:

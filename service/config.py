@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int | None = Field(default=None, ge=1)  # None: default_workers() (blank in .env means the same)
     worker_timeout: int = Field(default=60, ge=1)  # seconds a worker may leave the supervisor's ping unanswered
+    # Several workers: the supervisor builds the index once and forks the workers from it, so that they share its
+    # memory (copy-on-write) instead of each building its own.
+    shared_index: bool = True
     log_level: str = "INFO"
     log_json: bool = True
     fixtures_dir: Path = REPO_ROOT / "fixtures"

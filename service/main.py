@@ -38,15 +38,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Ranking threads hold the GIL for long stretches; a 1 ms switch interval (not 5) lets the event loop
         # (/healthz, admission refusals) take its turn within about a millisecond.
         sys.setswitchinterval(0.001)
-        # One matcher per worker process, built in a background thread: the worker answers /healthz at once and
-        # suggestion requests wait (bounded) or answer 503 `index-warming` until it holds every record.
+        # One matcher per worker process: the one its supervisor built before forking it (SharedIndex), else built
+        # in a background thread: the worker answers /healthz at once and suggestion requests wait (bounded) or
+        # answer 503 `index-warming` until it holds every record.
         owns_matcher = not hasattr(app.state, "matcher")
         if owns_matcher:
             app.state.matcher = LiveMatcher(
                 app.state.engine,
                 cache_bytes=settings_now.suggestion_cache_mib * 2**20,
                 factory=matcher_factory(settings_now),
-            ).start()
+            ).start(seed=getattr(app.state, "shared_index", None))
         # The webhook worker (SPEC §7.5): one per process; the rows it claims keep several from colliding.
         worker = None
         if settings_now.webhook_worker:
@@ -83,6 +84,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_console(app)
     return app
+
+
+class SharedIndex:
+    """The index a supervisor builds once for the workers it forks next (`service.workers.run_uvicorn`)."""
+
+    def __init__(self, app: FastAPI, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+
+    def build(self) -> None:
+        """Fit the matcher on the database as it is now; left unset (the workers build their own) if it cannot."""
+        engine = make_engine(self.settings)
+        try:
+            live = LiveMatcher(engine, factory=matcher_factory(self.settings)).build_or_defer()
+            state = live.shareable_state()
+            if state is not None and state.matcher is not None:
+                state.matcher.warm_up()  # compiled once here, not once per worker
+            self.app.state.shared_index = state
+        finally:
+            engine.dispose()  # no connection may cross the fork
+
+    def release(self) -> None:
+        """Drop the supervisor's reference: the workers keep the pages they share for as long as they use them."""
+        self.app.state.shared_index = None
 
 
 app = create_app()

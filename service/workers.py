@@ -1,18 +1,39 @@
-"""How many uvicorn workers to run, and a supervisor that logs why a worker died before it starts another."""
+"""How many uvicorn workers to run, and a supervisor that logs why a worker died before it starts another.
+
+With a shared index (`EXPERTMATCH_SHARED_INDEX`, on by default) the supervisor builds the matcher's index once and
+forks the workers from it instead of spawning fresh interpreters: the workers start with the index, the imported
+libraries and jieba's dictionary in pages they share with each other (copy-on-write), so a second worker costs what
+it writes, not another copy. `gc.freeze()` before the fork keeps the cyclic garbage collector from writing to those
+objects, in the workers and in the supervisor. The supervisor keeps the state (its pages are the ones the workers
+share, so keeping it costs nothing): a worker replacing a dead one is forked from it too and catches up from the
+change log like any worker (a long backlog: it rebuilds in the background, warming meanwhile). SIGHUP builds a fresh
+shared state and replaces every worker by one forked from it, each new worker serving before its predecessor stops.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import logging
+import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger("expertmatch.workers")
 
-MAX_DEFAULT_WORKERS = 4  # each worker holds its own matcher: memory grows with every one
+MAX_DEFAULT_WORKERS = 4  # each worker still holds its own caches, connections and what it has written
+
+
+class SharedState(Protocol):
+    """What the supervisor builds before it forks a generation of workers, and drops once they have started."""
+
+    def build(self) -> None: ...
+
+    def release(self) -> None: ...
 
 
 def usable_cores() -> int:
@@ -48,8 +69,11 @@ def exit_reason(exitcode: int | None) -> str:
     return f"exited with code {exitcode} (its traceback, if it raised one, is logged just above)"
 
 
-def run_uvicorn(app: str, *, workers: int, worker_timeout: int, **options: Any) -> None:
-    """`uvicorn.run`, except that with several workers a dead or hung worker is logged with the reason."""
+def run_uvicorn(
+    app: str, *, workers: int, worker_timeout: int, shared: SharedState | None = None, **options: Any
+) -> None:
+    """`uvicorn.run`, except that with several workers a dead or hung worker is logged with the reason, and with
+    `shared` the workers are forked from a supervisor that built it first (see the module's docstring)."""
     import uvicorn
 
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
@@ -63,6 +87,11 @@ def run_uvicorn(app: str, *, workers: int, worker_timeout: int, **options: Any) 
     config = uvicorn.Config(app, workers=workers, **options)
     sock = config.bind_socket()
     running = supervisor(config, sockets=[sock])
+    if shared is not None:
+        if _can_fork():
+            running.shared = shared
+        else:
+            logger.warning("workers cannot be forked on this platform: each builds its own index")
     with contextlib.suppress(KeyboardInterrupt):
         running.run()
     if running.startup_failed:
@@ -82,10 +111,64 @@ def _supervisor_class() -> type | None:
     except ImportError:
         STARTUP_FAILURE = 3  # noqa: N806 - uvicorn's own value, for versions that do not export it
 
+    class ForkedProcess(Process):
+        """uvicorn's worker process, forked from the supervisor (not spawned): it starts with its memory."""
+
+        def __init__(self, config: Any, sockets: list[Any]) -> None:
+            self.config = config
+            self._server = None
+            self.parent_conn, self.child_conn = multiprocessing.Pipe()
+            self.process = _FORK.Process(target=_forked_worker, args=(config, self.target, sockets))
+
     class Supervisor(Multiprocess):
-        """Restarts a dead or hung worker like uvicorn does, but says which it was and why."""
+        """Restarts a dead or hung worker like uvicorn does, but says which it was and why; forks its workers from a
+        shared state when it has one."""
 
         startup_failed = False
+        shared: SharedState | None = None
+
+        def new_process(self) -> Process:
+            return (ForkedProcess if self.shared is not None else Process)(self.config, self.sockets)
+
+        def init_processes(self) -> None:
+            self._with_shared_state(lambda: self._start_all())
+
+        def _start_all(self) -> None:
+            for _ in range(self.processes_num):
+                process = self.new_process()
+                process.start()
+                self.processes.append(process)
+
+        def restart_all(self) -> None:
+            """SIGHUP: a fresh shared state, then each worker replaced by one forked from it (serving first)."""
+            self._with_shared_state(lambda: self._replace_all())
+
+        def _replace_all(self) -> None:
+            for idx, old in enumerate(self.processes):
+                if self.should_exit.is_set():
+                    return
+                new = self.new_process()
+                new.start()
+                if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                    new.kill()
+                    new.join()
+                    if not self.should_exit.is_set():
+                        logger.error("new worker [%s] was not ready in time; keeping [%s]", new.pid, old.pid)
+                    return
+                old.terminate()
+                old.join()
+                self.processes[idx] = new
+
+        def _with_shared_state(self, start: Callable[[], None]) -> None:
+            if self.shared is None:
+                start()
+                return
+            self.shared.release()  # the previous generation's (SIGHUP): its workers keep their own references
+            self.shared.build()
+            # Frozen, the collector leaves the inherited objects alone, in the workers and here: a full collection
+            # would write to every object's header and so copy every page.
+            gc.freeze()
+            start()
 
         def keep_subprocess_alive(self) -> None:
             if self.should_exit.is_set():
@@ -116,8 +199,26 @@ def _supervisor_class() -> type | None:
                 if self.should_exit.is_set():
                     return
                 logger.error("worker [%s] %s; starting a new worker", pid, reason)
-                replacement = Process(self.config, self.sockets)
+                replacement = self.new_process()
                 replacement.start()
                 self.processes[idx] = replacement
 
     return Supervisor
+
+
+_FORK = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+
+
+def _can_fork() -> bool:
+    return _FORK is not None
+
+
+def _forked_worker(config: Any, target: Callable[..., None], sockets: list[Any]) -> None:
+    """A forked worker's main: the supervisor's signal handlers undone, logging set up, then uvicorn's server."""
+    for name in ("SIGTERM", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGQUIT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    config.configure_logging()
+    with contextlib.suppress(KeyboardInterrupt):
+        target(sockets=sockets)

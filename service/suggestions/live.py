@@ -296,10 +296,23 @@ class LiveMatcher:
             log.warning("matcher not built at start-up (%s); the first suggestion request builds it", exc.orig)
             return self
 
-    def start(self) -> LiveMatcher:
-        """Start building in the background (start-up): the worker answers at once and warms meanwhile."""
-        self._start_build(warming=True)
+    def start(self, seed: IndexState | None = None) -> LiveMatcher:
+        """Start from `seed` (a state the supervisor built before forking this worker), else start building in the
+        background: the worker answers at once and warms meanwhile."""
+        if seed is None:
+            self._start_build(warming=True)
+            return self
+        # The seed's open gaps were open when it was built, maybe long ago (a worker replacing a dead one): they get
+        # this worker's full wait, or ids committed since would expire unread.
+        deadline = time.monotonic() + self.gap_timeout
+        seed.gaps = [_Gap(g.lo, g.hi, deadline) for g in seed.gaps]
+        with self._sync_lock:
+            self._install(seed)  # the next request catches it up from its watermark, like any state
         return self
+
+    def shareable_state(self) -> IndexState | None:
+        """The complete state, to hand to workers forked after this (None while warming: they build their own)."""
+        return None if self.warming else self._state
 
     def _start_build(self, *, warming: bool) -> None:
         """Start a background build unless one runs; a warming one marks the state incomplete until it lands."""

@@ -50,10 +50,11 @@ def _children(pid: int) -> list[int]:
 
 
 def _workers(pid: int) -> list[int]:
+    """The server's worker processes: forked ones (a shared index) or spawned ones, not multiprocessing's tracker."""
     found = []
     for child in _children(pid):
         try:
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(child)
         except OSError:  # it exited between the two reads
             continue

@@ -104,15 +104,16 @@ def _free_port() -> int:
 
 @contextmanager
 def uvicorn_server(database_url: str, log_dir: Path, *, workers: int = WORKERS, **settings: str) -> Iterator[str]:
-    """`uvicorn service.main:app` on a free loopback port; yields its base URL once /healthz answers."""
+    """`expertmatch serve` (forked workers sharing the supervisor's index, as in production) on a free loopback
+    port; yields its base URL once /healthz answers."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPERTMATCH_", "PROMETHEUS_"))}
     env.update(DATABASE_URL=database_url, EXPERTMATCH_ADMIN_KEY=ADMIN_KEY, EXPERTMATCH_LOG_LEVEL="WARNING")
     env.update({f"EXPERTMATCH_{k.upper()}": v for k, v in settings.items()})
     log_path = log_dir / f"uvicorn-{port}.log"
     command = [
-        sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+        sys.executable, "-m", "service.cli", "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers),
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -107,3 +107,49 @@ def test_a_repeated_question_is_answered_from_the_cache_until_a_write_changes_th
     assert after is not first and live.stats.cached_answers == 1
     assert body(after) == body(ask(uncached))
     assert next(i for i in body(after)["items"] if i["expert_id"] == world.strong["id"])["excluded"]
+
+
+def test_a_worker_started_from_a_shared_state_answers_at_once_and_catches_up_from_its_watermark(  # type: ignore[no-untyped-def]
+    world: World, engine
+) -> None:
+    supervisor = LiveMatcher(engine).build()
+    shared = supervisor.shareable_state()
+    assert shared is not None and shared.matcher is not None
+    shared.matcher.warm_up()
+    worker = LiveMatcher(engine).start(seed=shared)
+    assert not worker.warming and worker._building is None  # no build of its own
+    assert worker.matcher is shared.matcher
+    assert _expert_ids(worker, engine, world.demand["id"])[0] == world.strong["id"]
+    # Written after the supervisor's build: the worker's next question reads it from the change log.
+    twin = world.api.expert(name="王新")
+    assert twin["id"] in _expert_ids(worker, engine, world.demand["id"])[:2]
+    assert worker.stats.warming_builds == 0
+
+
+def test_a_warming_matcher_has_no_state_to_share(engine) -> None:  # type: ignore[no-untyped-def]
+    assert LiveMatcher(engine).shareable_state() is None
+    assert LiveMatcher(engine).build().shareable_state() is not None  # an empty database is a complete state
+
+
+def test_a_worker_forked_long_after_the_shared_build_still_reads_the_gaps_open_then(world: World, engine) -> None:  # type: ignore[no-untyped-def]
+    supervisor = LiveMatcher(engine, gap_timeout=0.2).build()
+    top = supervisor.watermark
+    with Session(engine) as db:
+        db.execute(
+            insert(RecordChange).values(id=top + 3, kind="expert", record_id=world.weak["id"], op="upsert", at=utcnow())
+        )
+        db.commit()
+        supervisor.sync(db)
+    assert [(g.lo, g.hi) for g in supervisor._gaps] == [(top + 1, top + 2)]
+    time.sleep(0.3)  # past the supervisor's wait: a worker started now must not give those ids up unread
+    worker = LiveMatcher(engine).start(seed=supervisor.shareable_state())
+    with Session(engine) as db:
+        db.execute(
+            insert(RecordChange).values(
+                id=top + 1, kind="expert", record_id=world.strong["id"], op="upsert", at=utcnow()
+            )
+        )
+        db.commit()
+        worker.sync(db)
+    assert worker.stats.gaps_filled == 1 and worker.stats.gaps_expired == 0
+    assert [(g.lo, g.hi) for g in worker._gaps] == [(top + 2, top + 2)]
