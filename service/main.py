@@ -92,21 +92,21 @@ class SharedIndex:
     def __init__(self, app: FastAPI, settings: Settings) -> None:
         self.app, self.settings = app, settings
 
-    def build(self) -> None:
-        """Fit the matcher on the database as it is now; left unset (the workers build their own) if it cannot."""
+    def build(self) -> bool:
+        """Fit the matcher on the database as it is now and hold it for the next workers; False (the state held
+        before, if any, is kept) when the database cannot be read: workers forked then build their own."""
         engine = make_engine(self.settings)
         try:
             live = LiveMatcher(engine, factory=matcher_factory(self.settings)).build_or_defer()
-            state = live.shareable_state()
-            if state is not None and state.matcher is not None:
-                state.matcher.warm_up()  # compiled once here, not once per worker
-            self.app.state.shared_index = state
         finally:
             engine.dispose()  # no connection may cross the fork
-
-    def release(self) -> None:
-        """Drop the supervisor's reference: the workers keep the pages they share for as long as they use them."""
-        self.app.state.shared_index = None
+        state = live.shareable_state()
+        if state is None:
+            return False
+        if state.matcher is not None:
+            state.matcher.warm_up()  # compiled once here, not once per worker
+        self.app.state.shared_index = state
+        return True
 
 
 app = create_app()

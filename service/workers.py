@@ -29,11 +29,9 @@ MAX_DEFAULT_WORKERS = 4  # each worker still holds its own caches, connections a
 
 
 class SharedState(Protocol):
-    """What the supervisor builds before it forks a generation of workers, and drops once they have started."""
+    """What the supervisor builds before it forks a generation of workers (False: it could not)."""
 
-    def build(self) -> None: ...
-
-    def release(self) -> None: ...
+    def build(self) -> bool: ...
 
 
 def usable_cores() -> int:
@@ -131,7 +129,9 @@ def _supervisor_class() -> type | None:
             return (ForkedProcess if self.shared is not None else Process)(self.config, self.sockets)
 
         def init_processes(self) -> None:
-            self._with_shared_state(lambda: self._start_all())
+            if self.shared is not None and not self._build_shared():
+                logger.warning("no shared index (database unreachable?): each worker builds its own")
+            self._start_all()
 
         def _start_all(self) -> None:
             for _ in range(self.processes_num):
@@ -139,9 +139,19 @@ def _supervisor_class() -> type | None:
                 process.start()
                 self.processes.append(process)
 
+        def handle_ttin(self) -> None:
+            logger.info("Received SIGTTIN, increasing the number of processes.")
+            self.processes_num += 1
+            process = self.new_process()  # forked from the shared state too, when there is one
+            process.start()
+            self.processes.append(process)
+
         def restart_all(self) -> None:
             """SIGHUP: a fresh shared state, then each worker replaced by one forked from it (serving first)."""
-            self._with_shared_state(lambda: self._replace_all())
+            if self.shared is not None and not self._build_shared():
+                logger.error("the shared index could not be rebuilt (database unreachable?): keeping the workers")
+                return
+            self._replace_all()
 
         def _replace_all(self) -> None:
             for idx, old in enumerate(self.processes):
@@ -159,16 +169,17 @@ def _supervisor_class() -> type | None:
                 old.join()
                 self.processes[idx] = new
 
-        def _with_shared_state(self, start: Callable[[], None]) -> None:
-            if self.shared is None:
-                start()
-                return
-            self.shared.release()  # the previous generation's (SIGHUP): its workers keep their own references
-            self.shared.build()
+        def _build_shared(self) -> bool:
+            assert self.shared is not None
+            try:
+                built = self.shared.build()
+            except Exception:
+                logger.exception("building the shared index failed")
+                return False
             # Frozen, the collector leaves the inherited objects alone, in the workers and here: a full collection
             # would write to every object's header and so copy every page.
             gc.freeze()
-            start()
+            return built
 
         def keep_subprocess_alive(self) -> None:
             if self.should_exit.is_set():

@@ -2,8 +2,8 @@
 
 A real `expertmatch serve --workers 2` on the demo repository: the index is fitted once (by the supervisor), every
 worker answers suggestions at once, most of each worker's memory is shared, a write is seen by the next request
-whichever worker answers it, /metrics adds up both workers, and SIGHUP replaces both workers by new ones forked from
-a freshly built index.
+whichever worker answers it, /metrics adds up both workers, SIGHUP replaces both workers by new ones forked from a
+freshly built index, and SIGTTIN adds one forked from it too.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def test_two_workers_serve_from_one_index_built_by_their_supervisor(server: Serv
     assert served >= 81
 
 
-def test_sighup_replaces_both_workers_by_ones_forked_from_a_fresh_index(server: Server) -> None:
+def test_sighup_replaces_both_workers_by_ones_forked_from_a_fresh_index_and_sigttin_adds_one(server: Server) -> None:
     before = server.workers()
     demand = _open_demands(server)[1]
     twin = _twin_of(server, demand)
@@ -173,3 +173,8 @@ def test_sighup_replaces_both_workers_by_ones_forked_from_a_fresh_index(server: 
         assert twin in _expert_ids(server, demand)[:3]
     for pid in server.workers():
         assert _private_share(pid) < 0.5, (pid, _private_share(pid))
+    # One more worker (SIGTTIN) is forked from the shared state as well: no fit of its own.
+    server.process.send_signal(signal.SIGTTIN)
+    server.wait_for(lambda: len(server.workers()) == 3, "a third worker")
+    server.wait_for(lambda: server.text().count("Application startup complete") >= 5, "the third worker's start")
+    assert server.text().count("matcher fitted") == 2

@@ -141,3 +141,38 @@ def test_serve_demo_prints_on_stdout_a_curl_line_that_works_as_printed(tmp_path:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+class _Shared:
+    """A shared state whose build succeeds, fails (the database is unreachable) or raises."""
+
+    def __init__(self, outcome: bool | Exception) -> None:
+        self.outcome, self.builds = outcome, 0
+
+    def build(self) -> bool:
+        self.builds += 1
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+@pytest.mark.parametrize("outcome", [False, RuntimeError("boom")])
+def test_sighup_keeps_the_workers_when_the_shared_index_cannot_be_rebuilt(
+    outcome: bool | Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from service.workers import _supervisor_class
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the supervisor's handlers are not this process's
+    supervisor = _supervisor_class()(uvicorn.Config("service.main:app", workers=2), sockets=[])
+    replaced: list[bool] = []
+    monkeypatch.setattr(supervisor, "_replace_all", lambda: replaced.append(True))
+    supervisor.shared = _Shared(outcome)
+    supervisor.processes = ["first worker", "second worker"]
+    supervisor.restart_all()
+    assert supervisor.shared.builds == 1 and not replaced
+    assert supervisor.processes == ["first worker", "second worker"]
+    supervisor.shared = _Shared(True)
+    supervisor.restart_all()
+    assert replaced == [True]
