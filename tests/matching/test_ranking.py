@@ -243,3 +243,15 @@ def test_candidate_pairs_scores_are_sorted_per_demand(matcher: Matcher) -> None:
     for d in range(cp.demand_ids.size):
         s = cp.score[cp.demand_idx == d]
         assert np.all(np.diff(s) <= 0)
+
+
+@pytest.mark.parametrize("side", ["both", "experts only", "demands only"])
+def test_warm_up_answers_the_same_pages_afterwards_on_any_fitted_corpus(side: str) -> None:
+    experts = [] if side == "demands only" else sample_experts()
+    demands = [] if side == "experts only" else sample_demands()
+    cold, warmed = Matcher().fit(experts, demands), Matcher().fit(experts, demands)
+    assert warmed.warm_up() is warmed
+    for demand in demands:
+        assert warmed.suggest_experts(demand.id, limit=5) == cold.suggest_experts(demand.id, limit=5)
+    for expert in experts:
+        assert warmed.suggest_demands(expert.id, limit=5) == cold.suggest_demands(expert.id, limit=5)
