@@ -171,15 +171,16 @@ def _supervisor_class() -> type | None:
 
         def _build_shared(self) -> bool:
             assert self.shared is not None
+            gc.unfreeze()  # on SIGHUP: the state being replaced must be collectable once its workers are gone
             try:
-                built = self.shared.build()
+                return self.shared.build()
             except Exception:
                 logger.exception("building the shared index failed")
                 return False
-            # Frozen, the collector leaves the inherited objects alone, in the workers and here: a full collection
-            # would write to every object's header and so copy every page.
-            gc.freeze()
-            return built
+            finally:
+                # Frozen, the collector leaves the inherited objects alone, in the workers and here: a full
+                # collection would write to every object's header and so copy every page.
+                gc.freeze()
 
         def keep_subprocess_alive(self) -> None:
             if self.should_exit.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -165,6 +166,7 @@ def test_sighup_keeps_the_workers_when_the_shared_index_cannot_be_rebuilt(
     from service.workers import _supervisor_class
 
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # the supervisor's handlers are not this process's
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # nor its frozen garbage collector
     supervisor = _supervisor_class()(uvicorn.Config("service.main:app", workers=2), sockets=[])
     replaced: list[bool] = []
     monkeypatch.setattr(supervisor, "_replace_all", lambda: replaced.append(True))
