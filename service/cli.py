@@ -384,7 +384,7 @@ def serve(
     Checks the port, migrates, then prints on stdout where the API answers and a curl line to try (with --demo an
     administrator key too); logs go to stderr.
     """
-    from service.workers import usable_cores
+    from service.workers import prepare_multiprocess_dir, usable_cores
 
     try:
         settings = get_settings()
@@ -413,6 +413,7 @@ def serve(
         # before prometheus-client is imported (it picks its mode then), as forked workers inherit that choice.
         own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="expertmatch-metrics-")
     try:
+        prepare_multiprocess_dir()
         _serve(settings, host, port, workers, migrate=migrate, demo=demo)
     finally:
         if own_metrics_dir is not None:
@@ -421,7 +422,7 @@ def serve(
 
 def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate: bool, demo: bool) -> None:
     """Migrate, load the demo if asked, print the banner, run the workers."""
-    from service.observability import log_config, prepare_multiprocess_dir
+    from service.observability import log_config
     from service.workers import run_uvicorn
 
     if migrate:
@@ -438,7 +439,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, migrate: b
     if demo:
         demo_load()
         key = _demo_admin_key(settings)
-    prepare_multiprocess_dir()
     _print_banner(host, port, workers, key)
     shared = None
     if workers > 1 and settings.shared_index:

@@ -128,18 +128,6 @@ def metrics_registry() -> CollectorRegistry:
     return registry
 
 
-def prepare_multiprocess_dir() -> str | None:
-    """Empty PROMETHEUS_MULTIPROC_DIR (creating it) before the workers start; stale files would add old counts."""
-    directory = os.environ.get(MULTIPROC_ENV)
-    if not directory:
-        return None
-    os.makedirs(directory, exist_ok=True)
-    for name in os.listdir(directory):
-        if name.endswith(".db"):
-            os.remove(os.path.join(directory, name))
-    return directory
-
-
 router = APIRouter()
 
 

@@ -34,6 +34,19 @@ class SharedState(Protocol):
     def build(self) -> bool: ...
 
 
+def prepare_multiprocess_dir() -> str | None:
+    """Create PROMETHEUS_MULTIPROC_DIR and empty it of an earlier run's files (they would add old counts): before
+    prometheus-client is imported, which writes there at once (an unlabelled gauge opens its file)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return None
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+    return directory
+
+
 def usable_cores() -> int:
     """CPUs this process may use: its affinity mask, narrowed by a cgroup v2 quota (docker --cpus) when there is one."""
     try:

@@ -35,6 +35,7 @@ class Server:
     base: str
     headers: dict[str, str]
     log: Path
+    metrics_dir: Path
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -60,14 +61,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}", "EXPERTMATCH_LOG_JSON": "false"}
     for name in ("EXPERTMATCH_DATABASE_URL", "EXPERTMATCH_ADMIN_KEY", "EXPERTMATCH_WORKERS"):
         env.pop(name, None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
     env["EXPERTMATCH_SHARED_INDEX"] = "true"
     env["EXPERTMATCH_WORKER_TIMEOUT"] = "300"  # a loaded CI machine is slow to start workers: no false "hung"
     out, log = tmp_path / "out.txt", tmp_path / "serve.log"
     command = [sys.executable, "-m", "service.cli", "serve", "--demo", "--workers", "2", "--port", str(port)]
     with out.open("wb") as stdout, log.open("wb") as stderr:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
-    running = Server(process, f"http://127.0.0.1:{port}", {}, log)
+    running = Server(process, f"http://127.0.0.1:{port}", {}, log, tmp_path / "metrics")
     try:
         running.wait_for(lambda: running.text().count("Application startup complete") >= 2, "two workers")
         key = out.read_text().splitlines()[1].rsplit(" ", 1)[1]
@@ -148,7 +149,11 @@ def test_two_workers_serve_from_one_index_built_by_their_supervisor(server: Serv
     for _ in range(10):
         assert twin in _expert_ids(server, demands[0])[:3]
 
-    # /metrics adds up both workers' counters (prometheus-client multiprocess mode survives the fork).
+    # /metrics adds up both workers' counters: prometheus-client's multiprocess mode survives the fork (each worker
+    # writes its own file), and every request is counted.
+    assert all((server.metrics_dir / f"counter_{pid}.db").exists() for pid in workers), sorted(
+        p.name for p in server.metrics_dir.iterdir()
+    )
     metrics = httpx.get(f"{server.base}/metrics", headers=server.headers, timeout=60).text
     served = sum(
         float(line.rsplit(" ", 1)[1])
