@@ -27,6 +27,16 @@ def _expert_ids(live: LiveMatcher, engine, demand_id: int) -> list[int]:  # type
     return [s.expert_id for s in items]
 
 
+def _log_change(engine, live: LiveMatcher, change_id: int, expert_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Write one change-log row by hand (ids out of order make gaps), then let `live` read the log."""
+    with Session(engine) as db:
+        db.execute(
+            insert(RecordChange).values(id=change_id, kind="expert", record_id=expert_id, op="upsert", at=utcnow())
+        )
+        db.commit()
+        live.sync(db)
+
+
 def test_a_matcher_built_at_start_up_knows_the_database(world: World, engine) -> None:  # type: ignore[no-untyped-def]
     live = LiveMatcher(engine).build()
     assert live.matcher is not None
@@ -47,12 +57,7 @@ def test_an_empty_database_gives_an_empty_matcher_until_the_first_records(engine
 def test_a_gap_that_never_fills_is_given_up_after_the_timeout(world: World, engine) -> None:  # type: ignore[no-untyped-def]
     live = LiveMatcher(engine, gap_timeout=0.2).build()
     top = live.watermark
-    with Session(engine) as db:
-        db.execute(
-            insert(RecordChange).values(id=top + 3, kind="expert", record_id=world.weak["id"], op="upsert", at=utcnow())
-        )
-        db.commit()
-        live.sync(db)
+    _log_change(engine, live, top + 3, world.weak["id"])
     assert live.watermark == top + 3
     assert [(g.lo, g.hi) for g in live._gaps] == [(top + 1, top + 2)]
     time.sleep(0.3)
@@ -134,22 +139,10 @@ def test_a_warming_matcher_has_no_state_to_share(engine) -> None:  # type: ignor
 def test_a_worker_forked_long_after_the_shared_build_still_reads_the_gaps_open_then(world: World, engine) -> None:  # type: ignore[no-untyped-def]
     supervisor = LiveMatcher(engine, gap_timeout=0.2).build()
     top = supervisor.watermark
-    with Session(engine) as db:
-        db.execute(
-            insert(RecordChange).values(id=top + 3, kind="expert", record_id=world.weak["id"], op="upsert", at=utcnow())
-        )
-        db.commit()
-        supervisor.sync(db)
+    _log_change(engine, supervisor, top + 3, world.weak["id"])
     assert [(g.lo, g.hi) for g in supervisor._gaps] == [(top + 1, top + 2)]
     time.sleep(0.3)  # past the supervisor's wait: a worker started now must not give those ids up unread
     worker = LiveMatcher(engine).start(seed=supervisor.shareable_state())
-    with Session(engine) as db:
-        db.execute(
-            insert(RecordChange).values(
-                id=top + 1, kind="expert", record_id=world.strong["id"], op="upsert", at=utcnow()
-            )
-        )
-        db.commit()
-        worker.sync(db)
+    _log_change(engine, worker, top + 1, world.strong["id"])
     assert worker.stats.gaps_filled == 1 and worker.stats.gaps_expired == 0
     assert [(g.lo, g.hi) for g in worker._gaps] == [(top + 2, top + 2)]
