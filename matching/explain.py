@@ -35,15 +35,22 @@ def _pattern(term: str) -> re.Pattern[str]:
 
 def occurs(term: str, text: str) -> bool:
     """Whether a term occurs in a text, both normalised (Latin only as whole words)."""
-    term = normalise_text(term).strip()
-    if not term:
+    return occurs_normalised(normalise_text(term).strip(), text)
+
+
+def occurs_normalised(norm: str, text: str) -> bool:
+    """:func:`occurs` for a term already normalised and stripped (explanations test each word many times)."""
+    if not norm or norm not in text:
         return False
-    if term not in text:
-        return False
-    return _pattern(term).search(text) is not None
+    return _pattern(norm).search(text) is not None
+
+
+def showable(norm: str) -> bool:
+    """Whether a normalised word is long enough to be shown as matched."""
+    return len(norm) >= MIN_CHARS
 
 
 def shown_in_both(word: str, own_text: str, other_text: str) -> bool:
     """Whether a word may be shown as matched: long enough and occurring in both normalised texts."""
     norm = normalise_text(word).strip()
-    return len(norm) >= MIN_CHARS and occurs(norm, own_text) and occurs(norm, other_text)
+    return showable(norm) and occurs_normalised(norm, own_text) and occurs_normalised(norm, other_text)

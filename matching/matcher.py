@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from matching.explain import occurs, shown_in_both
+from matching.explain import occurs, occurs_normalised, showable
 from matching.index import Aggregation, TextIndex, top_k_order
 from matching.latent import LatentModel, LatentTable, blend
 from matching.records import DemandProfile, ExpertProfile
@@ -61,8 +61,8 @@ EXPERT_PRESENCE = ("expert.fields", "expert.keywords", "expert.bio")
 DEMAND_PRESENCE = ("demand.industry",)
 WORD_MEMO = 1 << 16
 """Words whose vocabulary ids a matcher remembers for explanations (forgotten all at once when full)."""
-SURFACES_MEMO = 2048
-"""Query texts whose surface words a matcher remembers (least recently asked first forgotten; ~18 KiB each)."""
+SURFACES_MEMO = 4096
+"""Query texts whose surface words a matcher remembers (least recently asked first forgotten; ~10 KiB each)."""
 
 
 def expert_doc(p: ExpertProfile) -> dict[str, str | tuple[str, ...]]:
@@ -128,10 +128,12 @@ class _Surfaces:
     """A query's readable words with their vocabulary ids, also flat so one ``bincount`` scores them for a page."""
 
     words: list[str]
-    ids: list[list[int]]
+    start: list[int]  # word w's ids are terms[start[w]:start[w + 1]]
     terms: np.ndarray  # all words' ids, word after word
     word_of: np.ndarray  # the word of each entry
     rank: np.ndarray  # each word's place in tie-break order (longer first, then alphabetical)
+    norms: list[str]  # each word normalised, as the truth rules read it
+    in_own: list[bool | None]  # whether each word occurs in the query side's own text (filled as asked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -949,7 +951,7 @@ class Matcher:
             if kw and kw not in seen:
                 seen[kw] = self._word_ids(kw)
         for text in texts:
-            for word, _ in self.vectorizer_.analyzer_.surface_terms(text):
+            for word in self.vectorizer_.analyzer_.surface_words(text):
                 if word not in seen:
                     seen[word] = self._word_ids(word)
         words = [w for w, ids in seen.items() if ids.size]
@@ -958,10 +960,12 @@ class Matcher:
         rank[sorted(range(len(words)), key=lambda k: (-len(words[k]), words[k]))] = np.arange(len(words))
         return _Surfaces(
             words=words,
-            ids=[seen[w].tolist() for w in words],
+            start=start,
             terms=terms,
             word_of=np.repeat(np.arange(len(words)), np.diff(start)),
             rank=rank,
+            norms=[_same_or(w, normalise_text(w).strip()) for w in words],
+            in_own=[None] * len(words),
         )
 
     def _matched_terms(
@@ -983,29 +987,50 @@ class Matcher:
         order = np.lexsort((np.broadcast_to(sf.rank, scores.shape), -scores)).tolist()
         positive = (scores > 0).tolist()
         shared = contrib != 0
+        flat = sf.terms.tolist()
         return [
-            self._greedy(sf, order[k], positive[k], set(sf.terms[shared[k]].tolist()), own, texts[k]) for k in range(n)
+            self._greedy(sf, flat, order[k], positive[k], set(sf.terms[shared[k]].tolist()), own, texts[k])
+            for k in range(n)
         ]
 
     def _greedy(
-        self, sf: _Surfaces, order: list[int], positive: list[bool], shared: set[int], own: str, other: str
+        self,
+        sf: _Surfaces,
+        flat: list[int],
+        order: list[int],
+        positive: list[bool],
+        shared: set[int],
+        own: str,
+        other: str,
     ) -> list[str]:
-        """The best words in ``order`` that add shared terms not yet covered, are not part of a chosen word and
-        occur as shown in both texts."""
+        """The best words in ``order`` that add shared terms not yet covered (``flat``: ``sf.terms`` as a list),
+        are not part of a chosen word and occur as shown in both texts."""
         covered: set[int] = set()
         out: list[str] = []
         for w in order:
             if not positive[w]:
                 break
             word = sf.words[w]
-            useful = shared.intersection(sf.ids[w])
-            if useful <= covered or any(word in o for o in out) or not shown_in_both(word, own, other):
+            useful = shared.intersection(flat[sf.start[w] : sf.start[w + 1]])
+            if useful <= covered or any(word in o for o in out) or not self._shown(sf, w, own, other):
                 continue
             covered |= useful
             out.append(word)
             if len(out) >= self.max_terms:
                 break
         return out
+
+    @staticmethod
+    def _shown(sf: _Surfaces, w: int, own: str, other: str) -> bool:
+        """:func:`~matching.explain.shown_in_both` for word ``w``; its test against the query side's own text
+        (the same text for every page of that query) is remembered."""
+        norm = sf.norms[w]
+        if not showable(norm):
+            return False
+        in_own = sf.in_own[w]
+        if in_own is None:
+            in_own = sf.in_own[w] = occurs_normalised(norm, own)
+        return in_own and occurs_normalised(norm, other)
 
     def _keywords(self, demand: DemandProfile, q: _Query, query_is_demand: bool) -> _Keywords:
         """The demand's non-blank keywords, normalised and as vocabulary ids (once per query when it asks)."""
@@ -1052,6 +1077,11 @@ def _weights_at(rows: list[_Terms], terms: np.ndarray, owner: np.ndarray, n_term
     wanted = owner * n_terms + terms
     pos = np.searchsorted(keys, wanted)
     return np.where(keys.take(pos, mode="clip") == wanted, weights.take(pos, mode="clip"), 0)
+
+
+def _same_or(word: str, norm: str) -> str:
+    """The word itself when normalising left it as it was (one string kept, not two equal ones)."""
+    return word if norm == word else norm
 
 
 def _query_text(record: ExpertProfile | DemandProfile) -> str:

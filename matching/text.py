@@ -363,6 +363,25 @@ class Analyzer:
                     seen[lat] = (token, *(CONCEPT_PREFIX + c for c in concepts))
         return list(seen.items())
 
+    def surface_words(self, text: str) -> list[str]:
+        """The words of :meth:`surface_terms` alone, without working out their tokens (explanations look each
+        word up by itself)."""
+        if not text:
+            return []
+        if _FULLWIDTH_ALNUM.search(text):
+            text = text.translate(_FULLWIDTH)
+        seen: dict[str, None] = {}
+        stop = self._zh_stop
+        for cjk, lat in _WORD_RUNS_ANY_CASE.findall(text):
+            if cjk:
+                for word in segment(cjk):
+                    # outside char2 a word is one of its own tokens, so it always has some
+                    if word not in seen and word not in stop and (self.mode != "char2" or self._surface_cjk(word)):
+                        seen[word] = None
+            elif lat not in seen and self._latin(lat.lower()):
+                seen[lat] = None
+        return list(seen)
+
     def _surface_cjk(self, word: str) -> tuple[str, ...]:
         """Index tokens produced by one Chinese word under this analyzer's mode."""
         grams: list[str] = []

@@ -5,11 +5,14 @@ open demands, each with its live load / filled headcount), the public cards the 
 contacts, enterprises' names and contacts: names and fields are never read from the database per request), and the
 highest `record_change` id it reflects, its *watermark*, with the open *gaps* below it.
 
-Catching up. Before answering, a request reads the change rows above the watermark (one cheap query when nothing
-changed), reloads the records they name, gives its database connection back, and only then applies them to the
-index and ranks: no connection is ever held while ranking or while waiting for another request's ranking. Reads
-are serialised (`_sync_lock`) so deltas are applied in the order they were read; ranking and applying share the
-index lock (`_lock`). Lock order is always `_sync_lock` then `_lock`.
+Catching up. Before answering, a request asks whether any change row lies above the watermark or in a gap. On
+PostgreSQL that check is one round trip on a few autocommit connections of the worker's own (no pre-ping, no
+BEGIN/ROLLBACK, no lock); when it finds nothing, and no other request is applying what it read, the request goes
+straight to its answer. Otherwise (and always on SQLite) it reads those change rows, reloads the records they name,
+gives its database connection back, and only then applies them to the index and ranks: no connection is ever held
+while ranking or while waiting for another request's ranking. Reads are serialised (`_sync_lock`) so deltas are
+applied in the order they were read; ranking and applying share the index lock (`_lock`). Lock order is always
+`_sync_lock` then `_lock`.
 
 Commit-order gaps. On PostgreSQL change ids come from a sequence, and a transaction that took id 100 may commit
 after another that took 101: reading `id > 101` afterwards would miss 100 forever. So every id skipped below the
@@ -50,9 +53,9 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, create_engine, func, or_
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from matching.matcher import CandidatePairs, Matcher
@@ -80,6 +83,11 @@ MatcherFactory = Callable[[], Matcher]
 EXPLAIN_CACHE = 50_000
 """Specialists whose tokenised profile parts (for the evidence) a worker keeps: enough for every profile of a
 provincial programme, so a warm worker never re-tokenises a profile to explain a suggestion."""
+
+PROBE_CONNECTIONS = 2
+"""Connections a worker keeps for the "nothing changed" check (each is held for one round trip)."""
+PROBE_WAIT_S = 0.05
+"""How long a request waits for one of them before it catches up the full way instead."""
 
 
 def default_matcher() -> Matcher:
@@ -170,6 +178,8 @@ class LiveMatcher:
         cache_bytes: int = 64 * 2**20,
     ) -> None:
         self.engine = engine
+        self._probe_engine: Engine | None = None  # made on first use, in the process that uses it
+        self._probe_lock = threading.Lock()
         self.factory = factory
         self.gap_timeout = gap_timeout
         self.startup_window = startup_window
@@ -354,6 +364,8 @@ class LiveMatcher:
             thread = self._building
         if thread is not None:
             thread.join(timeout=120)
+        if self._probe_engine is not None:
+            self._probe_engine.dispose()
 
     def wait_warm(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the index to hold every committed record; True when it does."""
@@ -397,6 +409,8 @@ class LiveMatcher:
         """Read the change log, give the connection back (with `release`), then apply what it names."""
         if release:
             db_session.rollback()  # whatever the request read before (its key) must not pin a connection
+            if self._unchanged():
+                return
         # Held for one read and at most `inline_changes` upserts (plus the wait for one ranking to finish).
         with self._sync_lock:
             if not self._complete:
@@ -421,6 +435,45 @@ class LiveMatcher:
                 self.cache.invalidate(self._version)
                 self._report_size()
             matcher_refresh_seconds.observe(time.perf_counter() - started)
+
+    def _unchanged(self) -> bool:
+        """True when the state is complete and no change row lies above its watermark or in its gaps: one
+        autocommit query, no lock (the common case of a request: nothing to apply)."""
+        state = self._state
+        probe = self._probe()
+        if probe is None or not self._complete:
+            return False
+        # Watermark before gaps: a concurrent apply extends the gaps before it raises the watermark, so this
+        # pair covers at least every id the state has not applied.
+        watermark = state.watermark
+        gaps = list(state.gaps)
+        conditions = [col(RecordChange.id) > watermark]
+        conditions += [and_(col(RecordChange.id) >= g.lo, col(RecordChange.id) <= g.hi) for g in gaps]
+        try:
+            with probe.connect() as conn:
+                found = conn.execute(select(RecordChange.id).where(or_(*conditions)).limit(1)).first()
+        except SQLAlchemyError:  # its few connections busy, or the database away: the full catch-up decides
+            return False
+        # A catch-up in flight may have raised the watermark before bumping the page version: wait for it.
+        return found is None and not self._sync_lock.locked()
+
+    def _probe(self) -> Engine | None:
+        """The engine of the "nothing changed" check: a few autocommit connections of its own, without the
+        pre-ping of the main pool, so the check is exactly one round trip (no ping, no BEGIN, no ROLLBACK). None
+        on SQLite, whose reads cost no round trip and whose connections keep the driver's autocommit with an
+        explicit BEGIN IMMEDIATE (service.db), a mode an isolation-level switch would not restore."""
+        if self._probe_engine is None and self.engine.dialect.name != "sqlite":
+            with self._probe_lock:
+                if self._probe_engine is None:
+                    self._probe_engine = create_engine(
+                        self.engine.url,
+                        isolation_level="AUTOCOMMIT",
+                        pool_size=PROBE_CONNECTIONS,
+                        max_overflow=0,
+                        pool_timeout=PROBE_WAIT_S,
+                        connect_args={"connect_timeout": 5},
+                    )
+        return self._probe_engine
 
     def _change_query(self, state: IndexState) -> Any:
         conditions = [col(RecordChange.id) > state.watermark]

@@ -73,6 +73,15 @@ def test_surface_terms_are_original_words_with_their_tokens() -> None:
     assert surfaces["Robots"] == ("robot",)
 
 
+@pytest.mark.parametrize("mode", ["words", "char2", "blend"])
+@pytest.mark.parametrize("bilingual", [False, True])
+def test_surface_words_are_the_words_of_surface_terms(mode: str, bilingual: bool) -> None:
+    analyzer = Analyzer(mode, bilingual=bilingual)
+    extra = ["的了和 与及 CMOS传感器、ＣＭＯＳ and the Robots 的研究", "", "。。", "基于深度学习的轴承故障诊断 of"]
+    for text in [*DOCS, *extra]:
+        assert analyzer.surface_words(text) == [w for w, _ in analyzer.surface_terms(text)]
+
+
 def test_sentences_and_parts_split_on_punctuation_and_items() -> None:
     assert split_sentences("第一句。第二句；Third one. Fourth") == ["第一句。", "第二句；", "Third one.", "Fourth"]
     parts = split_parts({"bio": "煤矿安全监测。井下通信网络。", "keywords": ["煤矿", "通信"]})
