@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.body import raise_deferred_body_errors
@@ -46,12 +47,13 @@ class Principal:
         return self.role is Role.unit and unit_id is not None and self.unit_id == unit_id
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     db_session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Resolve the Bearer key to a principal, or answer 401."""
+    """Resolve the Bearer key to a principal, or answer 401. On the event loop: only a key that is not the
+    environment's administrator key is looked up in the database, in a worker thread."""
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     secret = credentials.credentials
@@ -63,7 +65,7 @@ def authenticate(
         secret.encode("utf-8", "surrogatepass"), admin_key.get_secret_value().encode()
     ):
         return Principal(role=Role.admin, key_id=None)
-    key = keys_service.find_live(db_session=db_session, secret=secret)
+    key = await run_in_threadpool(keys_service.find_live, db_session=db_session, secret=secret)
     if key is None:
         throttle.failed(client)
         raise Unauthorized("the API key is unknown or revoked")
@@ -79,13 +81,13 @@ def authenticate(
 authenticate.resolves_principal = True  # type: ignore[attr-defined]  # see service.body
 
 
-def current_principal(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+async def current_principal(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
     """The authenticated caller; then the body's strict-type errors, if any (401 comes before 422)."""
     raise_deferred_body_errors(request)
     return principal
 
 
-def require_admin(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+async def require_admin(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
     """Let only administrators through (403 before the body's strict-type errors)."""
     if not principal.is_admin:
         raise Forbidden("only administrators may do this")

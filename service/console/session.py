@@ -101,16 +101,15 @@ class Api:
 async def resolve_principal(request: Request, key: str) -> Principal | None:
     """The party a key stands for, by the API's own authentication; None for an unknown or revoked key."""
 
-    def resolve() -> Principal | None:
-        with Session(request.app.state.engine) as db_session:
-            try:
-                return authenticate(request, db_session, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key))
-            except Unauthorized:
-                return None
-
     if not key or len(key) > 512:
         return None
-    return await anyio.to_thread.run_sync(resolve)
+    db_session = Session(request.app.state.engine)
+    try:
+        return await authenticate(request, db_session, HTTPAuthorizationCredentials(scheme="Bearer", credentials=key))
+    except Unauthorized:
+        return None
+    finally:
+        await anyio.to_thread.run_sync(db_session.close)  # ends the key lookup's transaction: a round trip
 
 
 def secure_cookies(request: Request) -> bool:

@@ -84,6 +84,8 @@ EXPLAIN_CACHE = 50_000
 """Specialists whose tokenised profile parts (for the evidence) a worker keeps: enough for every profile of a
 provincial programme, so a warm worker never re-tokenises a profile to explain a suggestion."""
 
+_PROBE_SQL = f"SELECT id FROM {RecordChange.__tablename__} WHERE id > %s"  # psycopg's placeholders
+
 PROBE_CONNECTIONS = 2
 """Connections a worker keeps for the "nothing changed" check (each is held for one round trip)."""
 PROBE_WAIT_S = 0.05
@@ -447,13 +449,24 @@ class LiveMatcher:
         # pair covers at least every id the state has not applied.
         watermark = state.watermark
         gaps = list(state.gaps)
-        conditions = [col(RecordChange.id) > watermark]
-        conditions += [and_(col(RecordChange.id) >= g.lo, col(RecordChange.id) <= g.hi) for g in gaps]
+        # Plain SQL on the driver's connection: building and compiling a statement would cost more than the trip.
+        sql = _PROBE_SQL + " OR id BETWEEN %s AND %s" * len(gaps) + " LIMIT 1"
+        params = [watermark, *(bound for g in gaps for bound in (g.lo, g.hi))]
+        driver_error = probe.dialect.loaded_dbapi.Error
         try:
-            with probe.connect() as conn:
-                found = conn.execute(select(RecordChange.id).where(or_(*conditions)).limit(1)).first()
-        except SQLAlchemyError:  # its few connections busy, or the database away: the full catch-up decides
+            conn = probe.raw_connection()
+        except (SQLAlchemyError, driver_error):  # its connections busy, or the database away: the full read decides
             return False
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql, params)
+            found = cursor.fetchone()
+            cursor.close()
+        except driver_error:  # this connection may be broken: drop it, and let the full read decide
+            conn.invalidate()
+            return False
+        finally:
+            conn.close()
         # A catch-up in flight may have raised the watermark before bumping the page version: wait for it.
         return found is None and not self._sync_lock.locked()
 
@@ -471,7 +484,8 @@ class LiveMatcher:
                         pool_size=PROBE_CONNECTIONS,
                         max_overflow=0,
                         pool_timeout=PROBE_WAIT_S,
-                        connect_args={"connect_timeout": 5},
+                        # a hung server must not hold a request: the check gives up and the full read decides
+                        connect_args={"connect_timeout": 5, "options": "-c statement_timeout=5000"},
                     )
         return self._probe_engine
 

@@ -28,8 +28,9 @@ MAX_SUGGESTIONS = 1000
 _attach = threading.Lock()
 
 
-def live_matcher(request: Request) -> LiveMatcher:
-    """The worker's matcher, built in the lifespan (or now, for an application started without its lifespan)."""
+async def live_matcher(request: Request) -> LiveMatcher:
+    """The worker's matcher, built in the lifespan (or now, for an application started without its lifespan);
+    on the event loop, as it only reads the application's state (building one does not touch the database)."""
     live = getattr(request.app.state, "matcher", None)
     if live is None:
         with _attach:

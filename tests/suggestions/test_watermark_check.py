@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, event, insert
 from sqlmodel import Session
@@ -38,13 +39,18 @@ def test_nothing_changed_costs_one_statement_and_no_connection_of_the_main_pool(
     statements: list[str] = []
     checkouts: list[object] = []
 
-    def on_statement(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
+    class Counted(psycopg.Cursor):  # every statement sent on the check's connections, pings included
+        def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def, override]
+            statements.append(str(query))
+            return super().execute(query, params, **kwargs)
+
+    def on_probe_checkout(dbapi_connection, *args) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.cursor_factory = Counted
 
     def on_checkout(*args) -> None:  # type: ignore[no-untyped-def]
         checkouts.append(args)
 
-    event.listen(probe, "before_cursor_execute", on_statement)
+    event.listen(probe, "checkout", on_probe_checkout)
     event.listen(engine, "checkout", on_checkout)
     applied = live.stats.applied_changes
     try:
@@ -52,9 +58,9 @@ def test_nothing_changed_costs_one_statement_and_no_connection_of_the_main_pool(
             for _ in range(5):
                 live.catch_up(db)
     finally:
-        event.remove(probe, "before_cursor_execute", on_statement)
+        event.remove(probe, "checkout", on_probe_checkout)
         event.remove(engine, "checkout", on_checkout)
-    # one SELECT a request, on the check's own pool (no pre-ping there); the main pool is not touched at all
+    # one SELECT a request on the check's own connections (no ping, no BEGIN), and the main pool not touched at all
     assert len(statements) == 5 and all(s.lstrip().upper().startswith("SELECT") for s in statements)
     assert checkouts == [] and live.stats.applied_changes == applied
     live.close()
