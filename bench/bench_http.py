@@ -14,8 +14,9 @@ What it does:
    (their CPU goes quiet). A warm-up pass asks once for every demand's suggestions (the matcher caches each
    specialist's tokenised profile parts for explanations the first time it explains them); its latencies are
    printed as the "warm-up pass" row. Steps 2-3 run once per ``--suggestion-cache`` value: by default first with
-   the page cache off (every request computes its page: the cost of a first question) and then with it on (after
-   the warm-up pass every demand's first page is cached: the cost of a repeated question while nothing changes).
+   the page cache off (every request computes its page: the cost of a first question) and then with it on. Each
+   worker keeps its own cache and the warm-up pass reaches each demand on one worker only, so with the cache on
+   about half the measured requests find their page cached (a repeated question) and the rest compute it.
    ``--suggestion-cache`` values are EXPERTMATCH_SUGGESTION_CACHE_MIB, the per-worker page cache in MiB.
 3. Drives 20 concurrent clients for ``--duration`` seconds at random demands (``GET /demands/{id}/suggestions``,
    default page) and at random specialists (``GET /experts/{id}/suggestions``) with ``wrk`` when installed (a Lua
