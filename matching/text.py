@@ -343,44 +343,39 @@ class Analyzer:
 
     def surface_terms(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """Human-readable words of a text (Chinese words, latin words as written) with their index tokens."""
-        if not text:
-            return []
-        if _FULLWIDTH_ALNUM.search(text):
-            text = text.translate(_FULLWIDTH)
-        seen: dict[str, tuple[str, ...]] = {}
-        for cjk, lat in _WORD_RUNS_ANY_CASE.findall(text):
-            if cjk:
-                for word in segment(cjk):
-                    if word in seen or word in self._zh_stop:
-                        continue
-                    toks = self._surface_cjk(word)
-                    if toks:
-                        seen[word] = toks
-            elif lat not in seen:
-                token = self._latin(lat.lower())
-                if token:
-                    concepts = english_concepts(lat) if self.bilingual else []
-                    seen[lat] = (token, *(CONCEPT_PREFIX + c for c in concepts))
-        return list(seen.items())
+        return [
+            (word, self._surface_cjk(word) if chinese else self._surface_latin(word))
+            for word, chinese in self._surfaces(text).items()
+        ]
 
     def surface_words(self, text: str) -> list[str]:
         """The words of :meth:`surface_terms` alone, without working out their tokens (explanations look each
         word up by itself)."""
+        return list(self._surfaces(text))
+
+    def _surfaces(self, text: str) -> dict[str, bool]:
+        """Each surface word of a text, in order of first occurrence, and whether it is Chinese."""
         if not text:
-            return []
+            return {}
         if _FULLWIDTH_ALNUM.search(text):
             text = text.translate(_FULLWIDTH)
-        seen: dict[str, None] = {}
+        seen: dict[str, bool] = {}
         stop = self._zh_stop
         for cjk, lat in _WORD_RUNS_ANY_CASE.findall(text):
             if cjk:
                 for word in segment(cjk):
                     # outside char2 a word is one of its own tokens, so it always has some
                     if word not in seen and word not in stop and (self.mode != "char2" or self._surface_cjk(word)):
-                        seen[word] = None
+                        seen[word] = True
             elif lat not in seen and self._latin(lat.lower()):
-                seen[lat] = None
-        return list(seen)
+                seen[lat] = False
+        return seen
+
+    def _surface_latin(self, word: str) -> tuple[str, ...]:
+        """Index tokens produced by one latin word (as written) under this analyzer."""
+        token = self._latin(word.lower())
+        concepts = english_concepts(word) if self.bilingual else []
+        return (token, *(CONCEPT_PREFIX + c for c in concepts)) if token else ()
 
     def _surface_cjk(self, word: str) -> tuple[str, ...]:
         """Index tokens produced by one Chinese word under this analyzer's mode."""
