@@ -156,6 +156,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "comp_origin": ("来源优先", "origin"),
     "comp_capacity": ("空闲程度", "spare capacity"),
     "comp_rating": ("历史评价", "past ratings"),
+    "comp_assessment": ("考核等级", "last assessment"),
     "field_fields": ("专业领域", "fields"),
     "field_keywords": ("关键词", "keywords"),
     "field_title": ("职称/标题", "title"),

@@ -234,3 +234,26 @@ def test_a_suggestion_card_says_how_its_score_relates_to_its_text_relevance(clie
         text = float(re.search(r"<th>文本相关度</th><td>.*?</span> ([0-9.]+)</td>", card, re.S).group(1))
         # The rule the card states, and what it promises: soft factors never lift a score above its text relevance.
         assert "总分 = 文本相关度 ×" in card and score <= text + 0.005
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_suggestion_cards_name_every_score_component_and_evidence_field_in_the_page_language(
+    client: TestClient, api: Api, lang: str
+) -> None:
+    enterprise = api.enterprise()
+    demand = api.demand(enterprise["id"])
+    expert = api.expert()
+    client.get(f"/console/lang/{lang}?next=/console/login")
+    pages = []
+    sign_in(client, api.key("enterprise", enterprise_id=enterprise["id"])["key"])
+    pages.append(client.get(f"/console/demands/{demand['id']}").text)
+    sign_in(client, api.key("expert", expert_id=expert["id"])["key"])
+    pages.append(client.get("/console/suggestions").text)
+    for html in pages:
+        cards = re.findall(r'<article class="card suggestion[^"]*"[^>]*>(.*?)</article>', html, re.S)
+        assert cards
+        labels = [label for card in cards for label in re.findall(r"<th>(.*?)</th>", card)]
+        assert len(labels) >= 7
+        # a label the translations lack shows as its key ("comp_…", "field_…"): none may reach the page
+        untranslated = re.findall(r"\b(?:comp|field)_[a-z_]+", "".join(cards))
+        assert untranslated == []
