@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from matching.retrieval.postings import LUT, Postings, Rows, taat, top_k_taat
+from matching.retrieval.postings import LUT, Postings, Rows, taat, taat_top_k, top_k_taat
 from matching.text import Document, Encoded, TextVectorizer, split_parts
 
 Aggregation = Literal["document", "best_part"]
@@ -535,7 +535,7 @@ class TextIndex:
         """
         self._check()
         q = _as_query(q)
-        if self.aggregation != "document" or self._full_listing_pays(q):
+        if self.aggregation != "document":
             slots, vals = self._search64(q)
             return self._finish_top(slots, vals, k)
         return self._finish_top(*self._top_candidates(q, k), k)
@@ -555,16 +555,20 @@ class TextIndex:
         return ids[order], vals[order].astype(np.float32)
 
     def _top_candidates(self, q: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The main segment's k best live slots (pruned) and every live delta slot, with exact scores."""
+        """The main segment's k best live slots (pruned walk or full listing) and every live delta slot, with
+        exact scores."""
         main = self._main
         if k <= 0 or q.nnz == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         r, p = main.rows, main.post
         # document aggregation: main row r is slot r
-        slots, vals, _ = top_k_taat(
-            p.ptr, p.doc, p.val, p.tmax, LUT, q.indices, q.data, r.indptr, r.indices, r.data, r.norm2,
-            main.max_norm, self.alive_, self.ids_, k, r.n_rows, self._qdense(),
-        )  # fmt: skip
+        if self._full_listing_pays(q):
+            slots, vals = taat_top_k(p.ptr, p.doc, p.val, LUT, q.indices, q.data, r.n_rows, self.alive_, self.ids_, k)
+        else:
+            slots, vals, _ = top_k_taat(
+                p.ptr, p.doc, p.val, p.tmax, LUT, q.indices, q.data, r.indptr, r.indices, r.data, r.norm2,
+                main.max_norm, self.alive_, self.ids_, k, r.n_rows, self._qdense(),
+            )  # fmt: skip
         seg, _ = self._delta()
         if seg is not None:
             s2, v2 = self._search_segment(q, seg)

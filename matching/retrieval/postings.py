@@ -181,6 +181,29 @@ def taat(ptr, doc, val, lut, qt, qw, n_rows, alive, use_alive):  # noqa: ANN001,
     return rows, out
 
 
+@numba.njit(cache=True, nogil=True)
+def taat_top_k(ptr, doc, val, lut, qt, qw, n_rows, alive, ids, k):  # noqa: ANN001, ANN201
+    """The k best live rows of the full listing (score desc, id asc) and their scores: :func:`taat` and the
+    choice of the best in one pass, without listing every touched row."""
+    acc = np.zeros(n_rows, dtype=np.float64)
+    for j in range(qt.size):
+        t = qt[j]
+        if t < 0 or t >= ptr.size - 1:
+            continue
+        w = np.float64(qw[j])
+        for p in range(ptr[t], ptr[t + 1]):
+            acc[doc[p]] += w * np.float64(lut[val[p]])
+    hs = np.empty(k, dtype=np.float64)
+    hid = np.empty(k, dtype=np.int64)
+    hrow = np.empty(k, dtype=np.int64)
+    size = 0
+    for r in range(n_rows):
+        s = acc[r]
+        if s != 0.0 and alive[r] and (size < k or _worse(hs[0], hid[0], s, ids[r])):
+            size = _offer(hs, hid, hrow, size, k, s, ids[r], r)
+    return hrow[:size].copy(), hs[:size].copy()
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _row_dot(indptr, indices, data, lut, r, qt, qw):  # noqa: ANN001, ANN202
     """Exact score of one row: float64, ascending term order (as a brute-force product)."""
