@@ -554,15 +554,17 @@ class TextIndex:
         order = top_k_order(vals, ids, k)
         return ids[order], vals[order].astype(np.float32)
 
-    def _top_candidates(self, q: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The main segment's k best live slots (pruned walk or full listing) and every live delta slot, with
-        exact scores."""
+    def _top_candidates(self, q: sp.csr_matrix, k: int, full: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The main segment's k best live slots (pruned walk, or the full listing when ``full`` or when it pays)
+        and every live delta slot, with exact scores."""
         main = self._main
         if k <= 0 or q.nnz == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         r, p = main.rows, main.post
         # document aggregation: main row r is slot r
-        if self._full_listing_pays(q):
+        if full is None:
+            full = self._full_listing_pays(q)
+        if full:
             slots, vals = taat_top_k(p.ptr, p.doc, p.val, LUT, q.indices, q.data, r.n_rows, self.alive_, self.ids_, k)
         else:
             slots, vals, _ = top_k_taat(
@@ -585,6 +587,17 @@ class TextIndex:
         if buf is None or buf.size != self.n_terms_:
             buf = local.qdense = np.zeros(self.n_terms_, dtype=np.float64)
         return buf
+
+    def warm_up(self) -> None:
+        """Run both top-k kernels (pruned walk and full listing) once on a one-term query, so that neither is
+        compiled on first use."""
+        if not len(self) or not self.n_terms_:
+            return
+        one_term = _as_query(sp.csr_matrix(([1.0], ([0], [0])), shape=(1, self.n_terms_), dtype=np.float32))
+        self.top_k(one_term, k=1)
+        if self.aggregation == "document":  # the two kernels serve this aggregation only
+            for full in (False, True):
+                self._top_candidates(one_term, 1, full)
 
     def query(self, doc: Document | str, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Ids and scores of the k best documents for a query document or text."""

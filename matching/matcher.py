@@ -649,9 +649,7 @@ class Matcher:
         if self.experts_:
             self.suggest_demands(next(iter(self.experts_)), limit=1)
         for index in (self.expert_index_, self.demand_index_):
-            if len(index) and index.n_terms_:
-                one_term = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, index.n_terms_), dtype=np.float32)
-                index.top_k(one_term, k=1)
+            index.warm_up()
         return self
 
     def suggest_experts_batch(

@@ -224,3 +224,42 @@ def test_long_queries_take_the_full_listing_and_short_ones_the_pruned_walk() -> 
     short = sp.csr_matrix(([1.0], [rare], [0, 1]), shape=(1, index.n_terms_), dtype=np.float32)
     assert not index._full_listing_pays(short)
     assert index.top_k(short, 5)[0].size >= 1
+
+
+_WARM_UP_SCRIPT = """
+import json, sys
+sys.path.insert(0, "bench")
+import numpy as np, scipy.sparse as sp
+from text_corpus import Generator
+from matching.matcher import Matcher
+from matching.retrieval import postings
+
+gen = Generator(seed=7)
+demands = list(gen.demands(5))
+matcher = Matcher().fit(list(gen.experts(300)), demands)
+kernels = {name: getattr(postings, name) for name in ("taat", "taat_top_k", "top_k_taat")}
+matcher.warm_up()
+after_warm_up = {name: len(k.signatures) for name, k in kernels.items()}
+index = matcher.expert_index_
+long = matcher._demand_query(demands[0].id).vector
+short = sp.csr_matrix(([0.5], [int(long.indices[0])], [0, 1]), shape=long.shape, dtype=np.float32)
+paths = [index._full_listing_pays(long), index._full_listing_pays(short)]
+index.top_k(long, 10), index.top_k(short, 10), index.top_k_batch(sp.vstack([long, short]), 10)
+matcher.suggest_experts(demands[1].id)
+print(json.dumps({"warm": after_warm_up, "after": {n: len(k.signatures) for n, k in kernels.items()}, "paths": paths}))
+"""
+
+
+def test_warm_up_compiles_every_kernel_a_query_uses() -> None:
+    # a fresh process: kernels compiled (or loaded from numba's cache) by other tests would hide a gap
+    import json
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", _WARM_UP_SCRIPT], cwd=root, capture_output=True, text=True, timeout=300, check=True
+    )
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["paths"] == [True, False]  # both top-k paths were asked for below
+    assert all(n >= 1 for n in seen["warm"].values()), seen
+    assert seen["after"] == seen["warm"], "a query compiled a kernel that warm_up left out"
