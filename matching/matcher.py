@@ -905,20 +905,46 @@ class Matcher:
         if cached is not None and cached.key == key:
             self._profiles.move_to_end(expert.id)
             return cached
-        parts = split_parts(expert_doc(expert))
-        X = (
-            self.vectorizer_.transform([{p.field: p.text} for p in parts])
-            if parts
-            else sp.csr_matrix((0, 0), dtype=np.float32)
-        )
-        text = normalise_text(
-            "\n".join([*expert.fields, *expert.keywords, expert.title, expert.bio, expert.achievements])
-        )
-        profile = _Profile(key, parts, np.diff(X.indptr), X.indices, X.data, text)
+        (profile,) = self._new_profiles([expert])
         self._profiles[expert.id] = profile
         while len(self._profiles) > self.explain_cache:
             self._profiles.popitem(last=False)
         return profile
+
+    def _new_profiles(self, experts: Sequence[ExpertProfile], n_jobs: int | None = None) -> list[_Profile]:
+        """Specialists' explanation data, computed: their parts encoded in one pass (each part's row is the same
+        whether encoded alone or among others)."""
+        parts = [split_parts(expert_doc(e)) for e in experts]
+        docs = [{p.field: p.text} for ps in parts for p in ps]
+        X = self.vectorizer_.transform(docs, n_jobs=n_jobs) if docs else sp.csr_matrix((0, 0), dtype=np.float32)
+        ptr, indices, data = X.indptr, X.indices, X.data
+        out, row = [], 0
+        for expert, ps in zip(experts, parts, strict=True):
+            a, b = row, row + len(ps)
+            lo, hi = int(ptr[a]), int(ptr[b])
+            text = normalise_text(
+                "\n".join([*expert.fields, *expert.keywords, expert.title, expert.bio, expert.achievements])
+            )
+            key = _text_key(expert, EXPERT_TEXT_FIELDS)
+            out.append(_Profile(key, ps, np.diff(ptr[a : b + 1]), indices[lo:hi].copy(), data[lo:hi].copy(), text))
+            row = b
+        return out
+
+    def prepare_explanations(self, n_jobs: int | None = None, chunk: int = 5000) -> int:
+        """Compute the explanation data of every specialist not cached yet (up to ``explain_cache`` in all), in
+        passes of ``chunk`` specialists tokenised on ``n_jobs`` processes; returns how many were added.
+
+        A supervisor calls it before forking its workers: they then share this data instead of each working it
+        out on the first question that explains a specialist (about 0.8 ms a profile)."""
+        self._check()
+        with self._lock:
+            room = max(0, self.explain_cache - len(self._profiles))
+            todo = [e for e in self.experts_.values() if e.id not in self._profiles][:room]
+            for start in range(0, len(todo), chunk):
+                batch = todo[start : start + chunk]
+                for expert, profile in zip(batch, self._new_profiles(batch, n_jobs), strict=True):
+                    self._profiles[expert.id] = profile
+            return len(todo)
 
     def _surfaces(self, q: _Query, query_is_demand: bool) -> _Surfaces:
         """Readable words of the query side (keywords first) with the vocabulary ids they produce, remembered for

@@ -597,9 +597,15 @@ class TextVectorizer(BaseEstimator):
         return (df >= low) & (df <= max(high, 1))
 
     # -------------------------------------------------------------- transforming
-    def transform(self, docs: Iterable[Document], *, field_weights: Mapping[str, float] | None = None) -> sp.csr_matrix:
+    def transform(
+        self,
+        docs: Iterable[Document],
+        *,
+        field_weights: Mapping[str, float] | None = None,
+        n_jobs: int | None = None,
+    ) -> sp.csr_matrix:
         """Encode documents with the fitted vocabulary and idf (unknown terms are dropped)."""
-        return self.encode(docs, field_weights=field_weights).X
+        return self.encode(docs, field_weights=field_weights, n_jobs=n_jobs).X
 
     def encode(
         self,
@@ -607,8 +613,10 @@ class TextVectorizer(BaseEstimator):
         *,
         field_weights: Mapping[str, float] | None = None,
         presence_fields: Iterable[str] = (),
+        n_jobs: int | None = None,
     ) -> Encoded:
-        """Encode documents: TF-IDF rows, presence rows for some fields and OOV statistics."""
+        """Encode documents: TF-IDF rows, presence rows for some fields and OOV statistics (a long sequence is
+        tokenised on ``n_jobs`` processes, by default the estimator's ``n_jobs``)."""
         check_is_fitted(self, "idf_")
         weights = self._weights(field_weights)
         presence = frozenset(presence_fields)
@@ -616,7 +624,7 @@ class TextVectorizer(BaseEstimator):
         parallel = isinstance(docs, Sequence) and len(docs) >= 4 * self.chunk_size
         blocks = [
             _encode_chunk(chunk, vocab, weights, presence, self.sublinear_tf, grow=False)
-            for chunk in self._token_chunks(docs, parallel=parallel)
+            for chunk in self._token_chunks(docs, parallel=parallel, n_jobs=n_jobs)
         ]
         return self._finish(blocks, presence)
 
@@ -678,25 +686,27 @@ class TextVectorizer(BaseEstimator):
         return Encoded(X, P, cat("n_tokens"), cat("n_oov"), cat("presence_len"))
 
     def _token_chunks(
-        self, docs: Iterable[Document], parallel: bool = False
+        self, docs: Iterable[Document], parallel: bool = False, n_jobs: int | None = None
     ) -> Iterator[list[list[tuple[str, list[str]]]]]:
-        """Yield chunks of tokenised documents, tokenising on ``n_jobs`` processes for large inputs."""
+        """Yield chunks of tokenised documents, tokenising on ``n_jobs`` processes (default: the estimator's) for
+        large inputs."""
         analyzer = self.analyzer_
         if self.analyzer != "char2":
             _dictionary()
+        jobs = self.n_jobs if n_jobs is None else n_jobs
         raw = (_doc_items(d) for d in docs)
         chunks = iter(lambda: list(islice(raw, self.chunk_size)), [])
-        if not parallel or self.n_jobs is None or self.n_jobs <= 1:
+        if not parallel or jobs is None or jobs <= 1:
             for chunk in chunks:
                 yield [[(key, analyzer(text)) for key, text in doc] for doc in chunk]
             return
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(self.n_jobs) as pool:
+        with ctx.Pool(jobs) as pool:
             # a bounded window of chunks in flight (Pool.imap would read the whole input at once)
             pending: deque = deque()
             for chunk in chunks:
                 pending.append(pool.apply_async(_tokenize_chunk, ((analyzer, chunk),)))
-                if len(pending) > 2 * self.n_jobs:
+                if len(pending) > 2 * jobs:
                     yield _split_tokens(pending.popleft().get())
             while pending:
                 yield _split_tokens(pending.popleft().get())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -105,6 +106,9 @@ class SharedIndex:
             return False
         if state.matcher is not None:
             state.matcher.warm_up()  # compiled once here, not once per worker
+            # every specialist's explanation data worked out once here and shared, not on each worker's first
+            # question about them (the supervisor is idle: all cores tokenise)
+            state.matcher.prepare_explanations(n_jobs=os.cpu_count() or 1)
         self.app.state.shared_index = state
         return True
 

@@ -257,3 +257,30 @@ def test_an_edited_record_is_explained_by_its_new_text_and_a_repeated_page_is_th
         assert_true_explanation(s, by_id[s.expert_id], edited)
     for s in asked.suggest_demands(expert.id, limit=10)[0]:
         assert_true_explanation(s, changed, by_demand[s.demand_id])
+
+
+def test_explanation_data_prepared_in_advance_gives_the_same_pages_and_follows_edits() -> None:
+    """A supervisor prepares every specialist's explanation data before forking its workers: the pages are
+    exactly those of a matcher that worked each profile out on first use, the cache bound holds, and an edit made
+    after the preparation is explained by the new text."""
+    from dataclasses import replace
+
+    experts, demands, _ = demo()
+    prepared, lazy = Matcher().fit(experts, demands), Matcher().fit(experts, demands)
+    prepared.vectorizer_.chunk_size = 100  # so that the demo's parts are tokenised on two processes
+    assert prepared.prepare_explanations(n_jobs=2, chunk=max(1, len(experts) // 3)) == len(experts)
+    assert set(prepared._profiles) == {p.id for p in experts}
+    assert prepared.prepare_explanations() == 0  # nothing left to do
+
+    def pages(m: Matcher) -> list:
+        return [m.suggest_experts(d.id, limit=10, include_excluded=True)[0] for d in demands]
+
+    assert pages(prepared) == pages(lazy)
+    expert = prepared.suggest_experts(demands[0].id, limit=1)[0][0].expert_id
+    donor = next(p for p in experts if p.bio and p.id != expert)
+    edited = replace(next(p for p in experts if p.id == expert), bio=donor.bio, keywords=donor.keywords)
+    for m in (prepared, lazy):
+        m.upsert_expert(edited)
+    assert pages(prepared) == pages(lazy)
+    bounded = Matcher(explain_cache=5).fit(experts, demands)
+    assert bounded.prepare_explanations() == 5 and len(bounded._profiles) == 5

@@ -146,3 +146,11 @@ def test_a_worker_forked_long_after_the_shared_build_still_reads_the_gaps_open_t
     _log_change(engine, worker, top + 1, world.strong["id"])
     assert worker.stats.gaps_filled == 1 and worker.stats.gaps_expired == 0
     assert [(g.lo, g.hi) for g in worker._gaps] == [(top + 2, top + 2)]
+
+
+def test_the_supervisor_prepares_every_specialist_s_explanations_before_forking(world: World, app, settings) -> None:  # type: ignore[no-untyped-def]
+    from service.main import SharedIndex
+
+    assert SharedIndex(app, settings).build()
+    matcher = app.state.shared_index.matcher
+    assert len(matcher.experts_) >= 2 and set(matcher._profiles) == set(matcher.experts_)
