@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +24,8 @@ from service.openapi import install_openapi
 from service.security import SecurityHeadersMiddleware
 from service.suggestions.live import LiveMatcher, explainer_for, matcher_factory
 from service.webhooks.worker import DeliveryWorker
+
+log = logging.getLogger("expertmatch.matcher")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -108,7 +112,12 @@ class SharedIndex:
             state.matcher.warm_up()  # compiled once here, not once per worker
             # every specialist's explanation data worked out once here and shared, not on each worker's first
             # question about them (the supervisor is idle: all cores tokenise)
-            state.matcher.prepare_explanations(n_jobs=os.cpu_count() or 1)
+            started = time.perf_counter()
+            prepared = state.matcher.prepare_explanations(n_jobs=os.cpu_count() or 1)
+            log.info(
+                "explanation data prepared for the workers",
+                extra={"experts": prepared, "seconds": round(time.perf_counter() - started, 2)},
+            )
         self.app.state.shared_index = state
         return True
 
