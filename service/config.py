@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Several workers: the supervisor builds the index once and forks the workers from it, so that they share its
     # memory (copy-on-write) instead of each building its own.
     shared_index: bool = True
+    # with the shared index: every specialist's explanation data worked out before the fork (longer start-up,
+    # no tokenising on a worker's first question about a specialist)
+    prepare_explanations: bool = True
     log_level: str = "INFO"
     log_json: bool = True
     fixtures_dir: Path = REPO_ROOT / "fixtures"

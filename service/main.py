@@ -110,6 +110,7 @@ class SharedIndex:
             return False
         if state.matcher is not None:
             state.matcher.warm_up()  # compiled once here, not once per worker
+        if state.matcher is not None and self.settings.prepare_explanations:
             # every specialist's explanation data worked out once here and shared, not on each worker's first
             # question about them (the supervisor is idle: all cores tokenise)
             started = time.perf_counter()
