@@ -45,6 +45,7 @@ import logging
 import math
 import multiprocessing
 import re
+import signal
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -701,7 +702,7 @@ class TextVectorizer(BaseEstimator):
                 yield [[(key, analyzer(text)) for key, text in doc] for doc in chunk]
             return
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs) as pool:
+        with ctx.Pool(jobs, initializer=_default_signals) as pool:
             # a bounded window of chunks in flight (Pool.imap would read the whole input at once)
             pending: deque = deque()
             for chunk in chunks:
@@ -710,6 +711,13 @@ class TextVectorizer(BaseEstimator):
                     yield _split_tokens(pending.popleft().get())
             while pending:
                 yield _split_tokens(pending.popleft().get())
+
+
+def _default_signals() -> None:
+    """In a tokenising child: the default SIGTERM and SIGINT actions, not handlers inherited from the parent (a
+    server's supervisor queues those signals instead of exiting, so the pool's SIGTERM would not end the child)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _split_tokens(chunk: list[list[tuple[str, str]]]) -> list[list[tuple[str, list[str]]]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -112,9 +111,10 @@ class SharedIndex:
             state.matcher.warm_up()  # compiled once here, not once per worker
         if state.matcher is not None and self.settings.prepare_explanations:
             # every specialist's explanation data worked out once here and shared, not on each worker's first
-            # question about them (the supervisor is idle: all cores tokenise)
+            # question about them; in this process (no tokenising pool: a lost child would leave the supervisor
+            # waiting, and never serving, for good)
             started = time.perf_counter()
-            prepared = state.matcher.prepare_explanations(n_jobs=os.cpu_count() or 1)
+            prepared = state.matcher.prepare_explanations(n_jobs=1)
             log.info(
                 "explanation data prepared for the workers",
                 extra={"experts": prepared, "seconds": round(time.perf_counter() - started, 2)},

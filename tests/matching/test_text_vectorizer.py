@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -158,3 +160,41 @@ def test_bad_parameters_are_refused() -> None:
         TextVectorizer(analyzer="letters").fit([{"text": "x"}])  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         TextVectorizer(char_weight=2.0).fit([{"text": "x"}])
+
+
+_POOL_UNDER_A_SUPERVISOR = """
+import signal, sys
+sys.path.insert(0, "bench")
+from text_corpus import Generator
+from matching.matcher import expert_doc
+from matching.text import TextVectorizer
+signal.signal(signal.SIGTERM, lambda *_: None)  # as a server's supervisor does: note the signal, do not exit
+docs = [expert_doc(p) for p in Generator(seed=1).experts(200)]
+vec = TextVectorizer(chunk_size=10, n_jobs=1)
+vec.fit_encode(docs)
+for _ in range(10):
+    vec.transform(docs, n_jobs=2)  # ends only if the pool's SIGTERM ends its children
+print("done")
+"""
+
+
+def test_a_tokenising_pool_ends_in_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.txt"
+    root = Path(__file__).resolve().parents[2]
+    with out.open("w") as sink:
+        # its own session, output to a file: a hung pool's children cannot keep this test waiting on a pipe
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _POOL_UNDER_A_SUPERVISOR], cwd=root, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and out.read_text().strip().endswith("done"), out.read_text()[-2000:]
