@@ -8,9 +8,10 @@ queries alike, so both sides always get identical tokens:
   dictionary sub-words, so 煤矿智能化 matches 煤矿), cut into overlapping character 2-grams (``"char2"``), or
   both (``"blend"``: words plus 2-grams prefixed with ``~`` so the two kinds never share a column). Words come
   from jieba's dictionary and its exact, HMM-free maximum-probability route (:func:`segment`: the same output
-  as ``jieba.cut(run, HMM=False)``, fused into one pass, about 2.5 times faster); a private
-  ``jieba.Tokenizer`` with a few programme terms added holds the dictionary, so global jieba state is
-  untouched. It loads once, quietly, on first use (or :func:`initialize_jieba` at start-up).
+  as ``jieba.cut(run, HMM=False)``, compiled over the dictionary as a trie of arrays, all runs of a text in one
+  call: :mod:`matching.segmenter`); a private ``jieba.Tokenizer`` with a few programme terms added holds the
+  dictionary, so global jieba state is untouched. It loads once, quietly, on first use (or
+  :func:`initialize_jieba` at start-up).
 
 Options measured on public data (``fixtures/eval``, README "Relevance on public data"): character unigrams
 (``char_unigrams``, common ones dropped by ``unigram_max_df``), one saturation per document
@@ -62,6 +63,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils.validation import check_is_fitted
 
 from matching.bilingual import CONCEPT_PREFIX, chinese_concepts, english_concepts
+from matching.segmenter import DictionaryTrie
 
 AnalyzerMode = Literal["words", "char2", "blend"]
 FieldText = str | Sequence[str]
@@ -127,11 +129,12 @@ DOMAIN_WORDS = (
 
 _JIEBA_LOCK = threading.Lock()
 _LOGP: dict[str, float | None] | None = None
+_TRIE: DictionaryTrie | None = None
 
 
 def _dictionary() -> dict[str, float | None]:
     """jieba's dictionary as word -> log probability (None for mere prefixes), loaded once and quietly."""
-    global _LOGP
+    global _LOGP, _TRIE
     if _LOGP is None:
         with _JIEBA_LOCK:
             if _LOGP is None:
@@ -141,9 +144,18 @@ def _dictionary() -> dict[str, float | None]:
                 for word in DOMAIN_WORDS:
                     tok.add_word(word, freq=max(tok.suggest_freq(word), 1000))
                 logtotal = math.log(tok.total)
-                _LOGP = {w: (math.log(f) - logtotal) if f else None for w, f in tok.FREQ.items()}
-                _LOGP[""] = -logtotal  # the score of a character unknown to the dictionary
+                logp = {w: (math.log(f) - logtotal) if f else None for w, f in tok.FREQ.items()}
+                _TRIE = DictionaryTrie.from_logp(logp, unknown=-logtotal)  # a character unknown to the dictionary
+                _TRIE.cut(["中文"])  # compile (or load) the kernel here, not in each forked tokeniser
+                _LOGP = logp
     return _LOGP
+
+
+def _trie() -> DictionaryTrie:
+    """The dictionary as a trie of arrays, for :func:`segment`."""
+    _dictionary()
+    assert _TRIE is not None
+    return _TRIE
 
 
 def initialize_jieba() -> None:
@@ -154,42 +166,15 @@ def initialize_jieba() -> None:
 def segment(run: str) -> list[str]:
     """Segment a run of Chinese characters into words: jieba's exact mode without HMM.
 
-    The same maximum-probability route over jieba's dictionary as ``jieba.cut(run, HMM=False)`` (same
-    output on Chinese runs, ties to the longer word), with the word DAG and the dynamic programme fused in
-    one right-to-left pass over precomputed log probabilities, about 2.5 times faster.
-    """
-    logp = _dictionary()
-    get = logp.get
-    unknown = logp[""]
-    n = len(run)
-    score = [0.0] * (n + 1)
-    end = list(range(n + 1))
-    for idx in range(n - 1, -1, -1):
-        best: float | None = None
-        bx = idx
-        i = idx
-        frag = run[idx]
-        while True:
-            lp = get(frag, 0)
-            if lp == 0:  # not even a prefix of a dictionary word
-                break
-            if lp is not None:
-                sc = lp + score[i + 1]
-                if best is None or sc >= best:
-                    best, bx = sc, i
-            i += 1
-            if i >= n:
-                break
-            frag = run[idx : i + 1]
-        score[idx] = unknown + score[idx + 1] if best is None else best
-        end[idx] = bx
-    words = []
-    x = 0
-    while x < n:
-        y = end[x] + 1
-        words.append(run[x:y])
-        x = y
-    return words
+    The same maximum-probability route over jieba's dictionary as ``jieba.cut(run, HMM=False)`` (same output on
+    Chinese runs, ties to the longer word), compiled (:mod:`matching.segmenter`); :func:`segment_runs` cuts several
+    runs in one call."""
+    return _trie().cut([run])[0]
+
+
+def segment_runs(runs: list[str]) -> tuple[list[str], list[int]]:
+    """The words of several runs of Chinese characters (all runs' in order) and each run's count of them."""
+    return _trie().cut(runs)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -294,7 +279,10 @@ class Analyzer:
         out: list[str] = []
         stop = self._zh_stop
         logp = _dictionary()
-        for cjk, lat in _WORD_RUNS.findall(text):
+        items = _WORD_RUNS.findall(text)
+        words, counts = segment_runs([cjk for cjk, _ in items if cjk])
+        next_words, run_counts = iter(words), iter(counts)
+        for cjk, lat in items:
             if not cjk:
                 token = self._latin(lat)
                 if token:
@@ -302,7 +290,7 @@ class Analyzer:
                     if self.bilingual:
                         out.extend(CONCEPT_PREFIX + c for c in english_concepts(lat))
                 continue
-            for word in segment(cjk):
+            for word in islice(next_words, next(run_counts)):
                 if self.bilingual and word not in stop:
                     out.extend(CONCEPT_PREFIX + c for c in word_concepts(word))
                 n = len(word)
@@ -362,9 +350,12 @@ class Analyzer:
             text = text.translate(_FULLWIDTH)
         seen: dict[str, bool] = {}
         stop = self._zh_stop
-        for cjk, lat in _WORD_RUNS_ANY_CASE.findall(text):
+        items = _WORD_RUNS_ANY_CASE.findall(text)
+        words, counts = segment_runs([cjk for cjk, _ in items if cjk])
+        next_words, run_counts = iter(words), iter(counts)
+        for cjk, lat in items:
             if cjk:
-                for word in segment(cjk):
+                for word in islice(next_words, next(run_counts)):
                     # outside char2 a word is one of its own tokens, so it always has some
                     if word not in seen and word not in stop and (self.mode != "char2" or self._surface_cjk(word)):
                         seen[word] = True
@@ -455,10 +446,48 @@ def split_parts(doc: Document) -> list[Part]:
     return parts
 
 
-def _tokenize_chunk(args: tuple[Analyzer, list[list[tuple[str, str]]]]) -> list[list[tuple[str, str]]]:
-    """Tokenise a chunk of documents in a worker; tokens travel as one NUL-joined string per field."""
+@dataclass(slots=True)
+class _TokenChunk:
+    """Tokenised documents in a compact form (what a tokenising worker sends back): each non-empty field's tokens
+    as ids into the chunk's own term list, field after field."""
+
+    n_docs: int
+    terms: list[str]  # the chunk's distinct tokens, in order of first occurrence
+    field_doc: np.ndarray  # the document of each non-empty field
+    field_key: list[str]  # the name of each non-empty field
+    lengths: np.ndarray  # tokens per non-empty field
+    ids: np.ndarray  # every field's tokens as indices into ``terms``
+
+
+def _token_chunk(docs: Sequence[Iterable[tuple[str, list[str]]]]) -> _TokenChunk:
+    """Number the tokens of tokenised documents by a term list of their own."""
+    local: defaultdict[str, int] = defaultdict()
+    local.default_factory = local.__len__
+    field_doc: list[int] = []
+    field_key: list[str] = []
+    lengths: list[int] = []
+    ids: list[int] = []
+    for d, doc in enumerate(docs):
+        for key, tokens in doc:
+            if tokens:
+                field_doc.append(d)
+                field_key.append(key)
+                lengths.append(len(tokens))
+                ids.extend([local[t] for t in tokens])
+    return _TokenChunk(
+        len(docs),
+        list(local),
+        np.array(field_doc, dtype=np.int64),
+        field_key,
+        np.array(lengths, dtype=np.int64),
+        np.array(ids, dtype=np.int32),
+    )
+
+
+def _tokenize_chunk(args: tuple[Analyzer, list[list[tuple[str, str]]]]) -> _TokenChunk:
+    """Tokenise a chunk of documents (in a worker, or in this process)."""
     analyzer, chunk = args
-    return [[(key, "\x00".join(analyzer(text))) for key, text in doc] for doc in chunk]
+    return _token_chunk([[(key, analyzer(text)) for key, text in doc] for doc in chunk])
 
 
 def _doc_items(doc: Document) -> list[tuple[str, str]]:
@@ -635,7 +664,7 @@ class TextVectorizer(BaseEstimator):
         """Encode one already-tokenised document given as (field, tokens) pairs."""
         check_is_fitted(self, "idf_")
         weights = self._weights(field_weights)
-        block = _encode_chunk([list(fields)], self.vocabulary_, weights, frozenset(), self.sublinear_tf)
+        block = _encode_chunk(_token_chunk([list(fields)]), self.vocabulary_, weights, frozenset(), self.sublinear_tf)
         return self._finish([block], frozenset()).X
 
     def tokens(self, text: str) -> list[str]:
@@ -688,7 +717,7 @@ class TextVectorizer(BaseEstimator):
 
     def _token_chunks(
         self, docs: Iterable[Document], parallel: bool = False, n_jobs: int | None = None
-    ) -> Iterator[list[list[tuple[str, list[str]]]]]:
+    ) -> Iterator[_TokenChunk]:
         """Yield chunks of tokenised documents, tokenising on ``n_jobs`` processes (default: the estimator's) for
         large inputs."""
         analyzer = self.analyzer_
@@ -699,7 +728,7 @@ class TextVectorizer(BaseEstimator):
         chunks = iter(lambda: list(islice(raw, self.chunk_size)), [])
         if not parallel or jobs is None or jobs <= 1:
             for chunk in chunks:
-                yield [[(key, analyzer(text)) for key, text in doc] for doc in chunk]
+                yield _tokenize_chunk((analyzer, chunk))
             return
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs, initializer=_default_signals) as pool:
@@ -708,9 +737,9 @@ class TextVectorizer(BaseEstimator):
             for chunk in chunks:
                 pending.append(pool.apply_async(_tokenize_chunk, ((analyzer, chunk),)))
                 if len(pending) > 2 * jobs:
-                    yield _split_tokens(pending.popleft().get())
+                    yield pending.popleft().get()
             while pending:
-                yield _split_tokens(pending.popleft().get())
+                yield pending.popleft().get()
 
 
 def _default_signals() -> None:
@@ -718,11 +747,6 @@ def _default_signals() -> None:
     server's supervisor queues those signals instead of exiting, so the pool's SIGTERM would not end the child)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _split_tokens(chunk: list[list[tuple[str, str]]]) -> list[list[tuple[str, list[str]]]]:
-    """Undo the NUL-joining of tokens done for the trip from a worker."""
-    return [[(key, joined.split("\x00") if joined else []) for key, joined in doc] for doc in chunk]
 
 
 @dataclass(slots=True)
@@ -772,7 +796,7 @@ def _single(token: str) -> bool:
 
 
 def _encode_chunk(
-    chunk: list[list[tuple[str, list[str]]]],
+    chunk: _TokenChunk,
     vocab: Mapping[str, int],
     weights: Mapping[str, float],
     presence: frozenset[str],
@@ -781,68 +805,55 @@ def _encode_chunk(
 ) -> _Block:
     """Count a chunk of tokenised documents into weighted tf rows (and presence rows).
 
-    Counting sorts each document's (field, term) pairs on their own (stable sorts, per-row sums), so a
-    document's row is bit-for-bit the same whether it is encoded alone or within any chunk.
+    ``grow``: ``vocab`` is the fit's growing vocabulary (a ``defaultdict`` numbering new terms); otherwise tokens
+    outside it are dropped and counted as out of vocabulary. Fields of weight 0 count towards a document's tokens
+    and presence only. Counting sorts each document's (field, term) pairs on their own (stable sorts, per-row
+    sums), so a document's row is bit-for-bit the same whether it is encoded alone or within any chunk.
     """
-    doc_of_row: list[int] = []
-    row_weight: list[float] = []
-    row_presence: list[bool] = []
-    lengths: list[int] = []
-    ids: list[int] = []
-    single: list[bool] = []  # per entry of ids: a one-character token (never counted as presence)
-    n_docs = len(chunk)
-    n_tokens = np.zeros(n_docs, dtype=np.int64)
-    n_oov = np.zeros(n_docs, dtype=np.int64)
+    n_docs = chunk.n_docs
+    n_fields = chunk.lengths.size
+    field_of = np.repeat(np.arange(n_fields, dtype=np.int64), chunk.lengths)  # the field of each token
+    doc_of_token = chunk.field_doc[field_of]
+    n_tokens = np.bincount(chunk.field_doc, weights=chunk.lengths, minlength=n_docs).astype(np.int64)
+    row_presence = np.array([key in presence for key in chunk.field_key], dtype=bool)
+    row_weight = np.array([float(weights.get(key, 1.0)) for key in chunk.field_key], dtype=np.float64)
+    single = None
     presence_len = np.zeros(n_docs, dtype=np.int64)
-    for d, doc in enumerate(chunk):
-        in_presence: set[str] = set()
-        for key, tokens in doc:
-            if not tokens:
-                continue
-            n_tokens[d] += len(tokens)
-            if key in presence:
-                in_presence.update(t for t in tokens if not _single(t))
-            w = float(weights.get(key, 1.0))
-            if w <= 0:
-                continue
-            if grow:
-                row_ids = [vocab[t] for t in tokens]
-            else:
-                n_all = len(tokens)
-                tokens = [t for t in tokens if t in vocab]
-                row_ids = [vocab[t] for t in tokens]
-                n_oov[d] += n_all - len(row_ids)
-            if not row_ids:
-                continue
-            if key in presence:
-                single.extend(_single(t) for t in tokens)
-            else:
-                single.extend([False] * len(tokens))
-            doc_of_row.append(d)
-            row_weight.append(w)
-            row_presence.append(key in presence)
-            lengths.append(len(row_ids))
-            ids.extend(row_ids)
-        presence_len[d] = len(in_presence)
+    if row_presence.any():
+        single = np.fromiter((_single(t) for t in chunk.terms), dtype=bool, count=len(chunk.terms))
+        shown = row_presence[field_of] & ~single[chunk.ids]
+        seen = np.unique(doc_of_token[shown] * max(len(chunk.terms), 1) + chunk.ids[shown])
+        presence_len = np.bincount(seen // max(len(chunk.terms), 1), minlength=n_docs).astype(np.int64)
+    counted = (row_weight > 0)[field_of]
+    if grow:
+        used = np.zeros(len(chunk.terms), dtype=bool)
+        used[chunk.ids[counted]] = True
+        to_global = np.full(len(chunk.terms), -1, dtype=np.int64)
+        terms = chunk.terms
+        to_global[used] = [vocab[terms[i]] for i in np.flatnonzero(used).tolist()]
+    else:
+        to_global = np.fromiter((vocab.get(t, -1) for t in chunk.terms), dtype=np.int64, count=len(chunk.terms))
+    token_ids = to_global[chunk.ids]
+    known = token_ids >= 0
+    n_oov = np.bincount(doc_of_token[counted & ~known], minlength=n_docs).astype(np.int64)
+    keep = counted & known
     n_terms = max(len(vocab), 1)
     empty_i = np.zeros(0, dtype=np.int32)
-    if not ids:
+    if not keep.any():
         zero_ptr = np.zeros(n_docs + 1, dtype=np.int64)
         return _Block(
             n_docs, zero_ptr, empty_i, np.zeros(0, np.float32), zero_ptr, empty_i, n_tokens, n_oov, presence_len
         )
-    field_row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    uniq, first, counts = np.unique(
-        field_row * n_terms + np.asarray(ids, dtype=np.int64), return_index=True, return_counts=True
-    )
-    is_single = np.asarray(single, dtype=bool)[first]
+    field_row = field_of[keep]
+    uniq, first, counts = np.unique(field_row * n_terms + token_ids[keep], return_index=True, return_counts=True)
+    is_single = single[chunk.ids[keep][first]] if single is not None else np.zeros(uniq.size, dtype=bool)
     fr = uniq // n_terms
     term = uniq - fr * n_terms
     c = counts.astype(np.float32)
     per_field = sublinear and sublinear != "document"
     tf = (np.float32(1.0) + np.log(c)) if per_field else c
-    tf = tf * np.asarray(row_weight, dtype=np.float32)[fr]
-    doc = np.asarray(doc_of_row, dtype=np.int64)[fr]
+    tf = tf * row_weight.astype(np.float32)[fr]
+    doc = chunk.field_doc[fr]
     # sum each (document, term) over its fields, in field order (stable sort)
     key = doc * n_terms + term
     order = np.argsort(key, kind="stable")
@@ -855,7 +866,7 @@ def _encode_chunk(
     key = key[starts]
     d_rows = key // n_terms
     indptr, indices = _csr_arrays(d_rows, key - d_rows * n_terms, n_docs)
-    in_p = np.asarray(row_presence, dtype=bool)[fr[order]] & ~is_single[order]
+    in_p = row_presence[fr[order]] & ~is_single[order]
     if presence and in_p.any():
         pkey = np.unique(doc[order][in_p] * n_terms + term[order][in_p])
         p_rows = pkey // n_terms

@@ -149,6 +149,32 @@ def test_unknown_words_are_dropped_at_transform_and_counted() -> None:
     assert enc.X.nnz == 1
 
 
+def test_a_zero_weight_field_counts_towards_tokens_and_presence_only() -> None:
+    v = TextVectorizer(analyzer="words", field_weights={"title": 1.0, "notes": 0.0})
+    v.fit([{"title": "robot arm", "notes": "laser"}, {"title": "gear box"}])
+    assert "laser" not in v.vocabulary_  # only weighted fields make the vocabulary
+    enc = v.encode([{"title": "robot quantum", "notes": "robot laser quantum"}], presence_fields=("notes",))
+    assert enc.n_tokens.tolist() == [5]
+    assert enc.n_oov.tolist() == [1]  # quantum in the title; the unweighted notes are not looked up
+    assert enc.presence_len.tolist() == [3]  # robot, laser, quantum: known or not
+    assert enc.X.indices.tolist() == [v.vocabulary_["robot"]]
+
+
+def test_chunks_and_processes_do_not_change_counts() -> None:
+    docs = [{"title": f"robot {i} arm", "keywords": ["laser", "焊接机器人"], "notes": "gear"} for i in range(9)]
+    docs += [{}, {"title": ""}, {"notes": "量子 quantum"}]
+    weights = {"title": 2.0, "keywords": 1.0, "notes": 0.0}
+    one = TextVectorizer(field_weights=weights, chunk_size=100)
+    two = TextVectorizer(field_weights=weights, chunk_size=2, n_jobs=2)
+    a, b = (v.fit_encode(docs, presence_fields=("keywords", "notes")) for v in (one, two))
+    assert one.terms_ == two.terms_
+    for name in ("n_tokens", "n_oov", "presence_len"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist()
+    assert (a.X != b.X).nnz == 0 and (a.presence != b.presence).nnz == 0
+    c, d = (v.encode(docs[::-1], presence_fields=("keywords",), n_jobs=2) for v in (one, two))
+    assert c.n_oov.tolist() == d.n_oov.tolist() and (c.X != d.X).nnz == 0
+
+
 def test_max_df_prunes_terms_in_too_many_documents() -> None:
     docs = [{"text": f"通用 主题{i}"} for i in range(4)]
     v = TextVectorizer(analyzer="words", max_df=0.5).fit(docs)
