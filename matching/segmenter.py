@@ -88,6 +88,62 @@ def _segment(
     return words[:n], counts[:r]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _node(
+    text: np.ndarray, a: int, b: int, child_ptr: np.ndarray, child_code: np.ndarray, child_node: np.ndarray
+) -> int:
+    """The trie node of ``text[a:b]``, or -1 when it is not even a prefix of a dictionary word."""
+    node = _child(child_ptr[0], child_ptr[1], child_code, child_node, text[a])
+    for i in range(a + 1, b):
+        if node < 0:
+            return -1
+        node = _child(child_ptr[node + 1], child_ptr[node + 2], child_code, child_node, text[i])
+    return node
+
+
+@numba.njit(cache=True, nogil=True)
+def _subwords(
+    text: np.ndarray,
+    words: np.ndarray,
+    child_ptr: np.ndarray,
+    child_code: np.ndarray,
+    child_node: np.ndarray,
+    logp: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The dictionary words inside each word of three characters or more (its 2-grams, and its 3-grams when it
+    is longer than three) as (start, stop) rows, and each word's number of them."""
+    out = np.empty((4 * text.size + 1, 2), dtype=np.int64)
+    counts = np.zeros(words.shape[0], dtype=np.int64)
+    m = 0
+    for w in range(words.shape[0]):
+        a, b = words[w, 0], words[w, 1]
+        n = b - a
+        if n <= 2:
+            continue
+        for size in (2, 3):
+            if size == 3 and n <= 3:
+                break
+            for i in range(a, b - size + 1):
+                node = _node(text, i, i + size, child_ptr, child_code, child_node)
+                if node >= 0 and not np.isnan(logp[node]):
+                    out[m, 0] = i
+                    out[m, 1] = i + size
+                    m += 1
+                    counts[w] += 1
+    return out[:m], counts
+
+
+@numba.njit(cache=True, nogil=True)
+def _is_word(
+    text: np.ndarray, child_ptr: np.ndarray, child_code: np.ndarray, child_node: np.ndarray, logp: np.ndarray
+) -> bool:
+    """Whether ``text`` (code points) is a dictionary word."""
+    if text.size == 0:
+        return False
+    node = _node(text, 0, text.size, child_ptr, child_code, child_node)
+    return node >= 0 and not np.isnan(logp[node])
+
+
 @dataclass(frozen=True, slots=True)
 class DictionaryTrie:
     """A word dictionary (word -> log probability, ``None`` for a mere prefix) as a trie of arrays.
@@ -119,12 +175,31 @@ class DictionaryTrie:
 
     def cut(self, runs: Sequence[str]) -> tuple[list[str], list[int]]:
         """The most probable words of runs of Chinese characters, all runs' in order, and each run's count."""
+        words, counts, _, _ = self._cut(runs, subwords=False)
+        return words, counts
+
+    def cut_for_search(self, runs: Sequence[str]) -> tuple[list[str], list[int], list[str], list[int]]:
+        """:meth:`cut`, plus the dictionary words inside each word (its 2-grams when it has three characters or
+        more, and its 3-grams when more than three: as jieba's ``cut_for_search``) and each word's count of them."""
+        return self._cut(runs, subwords=True)
+
+    def _cut(self, runs: Sequence[str], subwords: bool) -> tuple[list[str], list[int], list[str], list[int]]:
+        """Words and counts per run, and optionally sub-words and counts per word."""
         if not runs:
-            return [], []
+            return [], [], [], []
         joined = "\0".join(runs)
         text = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        words, counts = _segment(text, self.child_ptr, self.child_code, self.child_node, self.logp, self.unknown)
-        return [joined[a:b] for a, b in words.tolist()], counts.tolist()
+        spans, counts = _segment(text, self.child_ptr, self.child_code, self.child_node, self.logp, self.unknown)
+        words = [joined[a:b] for a, b in spans.tolist()]
+        if not subwords:
+            return words, counts.tolist(), [], []
+        inner, inner_counts = _subwords(text, spans, self.child_ptr, self.child_code, self.child_node, self.logp)
+        return words, counts.tolist(), [joined[a:b] for a, b in inner.tolist()], inner_counts.tolist()
+
+    def is_word(self, word: str) -> bool:
+        """Whether a string is a word of the dictionary (not merely a prefix of one)."""
+        text = np.frombuffer(word.encode("utf-32-le"), dtype=np.uint32)
+        return bool(_is_word(text, self.child_ptr, self.child_code, self.child_node, self.logp))
 
     def segment_runs(self, runs: Sequence[str]) -> list[list[str]]:
         """Each run of Chinese characters cut into the dictionary's most probable words."""

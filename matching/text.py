@@ -128,16 +128,17 @@ DOMAIN_WORDS = (
 """Programme terms added to the private jieba dictionary so they are not split into fragments."""
 
 _JIEBA_LOCK = threading.Lock()
-_LOGP: dict[str, float | None] | None = None
 _TRIE: DictionaryTrie | None = None
 
 
-def _dictionary() -> dict[str, float | None]:
-    """jieba's dictionary as word -> log probability (None for mere prefixes), loaded once and quietly."""
-    global _LOGP, _TRIE
-    if _LOGP is None:
+def _dictionary() -> DictionaryTrie:
+    """jieba's dictionary (with the programme terms) as a trie of arrays, loaded once and quietly.
+
+    Only the arrays are kept: jieba's word -> frequency ``dict`` (about 85 MiB of Python objects) is dropped."""
+    global _TRIE
+    if _TRIE is None:
         with _JIEBA_LOCK:
-            if _LOGP is None:
+            if _TRIE is None:
                 jieba.setLogLevel(logging.WARNING)
                 tok = jieba.Tokenizer()
                 tok.initialize()
@@ -145,16 +146,10 @@ def _dictionary() -> dict[str, float | None]:
                     tok.add_word(word, freq=max(tok.suggest_freq(word), 1000))
                 logtotal = math.log(tok.total)
                 logp = {w: (math.log(f) - logtotal) if f else None for w, f in tok.FREQ.items()}
-                _TRIE = DictionaryTrie.from_logp(logp, unknown=-logtotal)  # a character unknown to the dictionary
-                _TRIE.cut(["中文"])  # compile (or load) the kernel here, not in each forked tokeniser
-                _LOGP = logp
-    return _LOGP
-
-
-def _trie() -> DictionaryTrie:
-    """The dictionary as a trie of arrays, for :func:`segment`."""
-    _dictionary()
-    assert _TRIE is not None
+                trie = DictionaryTrie.from_logp(logp, unknown=-logtotal)  # a character unknown to the dictionary
+                trie.cut(["中文"])  # compile (or load) the kernels here, not in each forked tokeniser
+                trie.cut_for_search(["中文字"])
+                _TRIE = trie
     return _TRIE
 
 
@@ -169,12 +164,12 @@ def segment(run: str) -> list[str]:
     The same maximum-probability route over jieba's dictionary as ``jieba.cut(run, HMM=False)`` (same output on
     Chinese runs, ties to the longer word), compiled (:mod:`matching.segmenter`); :func:`segment_runs` cuts several
     runs in one call."""
-    return _trie().cut([run])[0]
+    return _dictionary().cut([run])[0]
 
 
 def segment_runs(runs: list[str]) -> tuple[list[str], list[int]]:
     """The words of several runs of Chinese characters (all runs' in order) and each run's count of them."""
-    return _trie().cut(runs)
+    return _dictionary().cut(runs)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -184,12 +179,12 @@ def word_concepts(word: str) -> tuple[str, ...]:
     concepts = chinese_concepts(word)
     if concepts or len(word) < 3:
         return concepts
-    logp = _dictionary()
+    trie = _dictionary()
     out: list[str] = []
     for size in (3, 2):
         for i in range(len(word) - size + 1):
             sub = word[i : i + size]
-            if logp.get(sub) is not None and sub not in ZH_STOP_WORDS:
+            if sub not in ZH_STOP_WORDS and trie.is_word(sub):
                 out.extend(c for c in chinese_concepts(sub) if c not in out)
     return tuple(out)
 
@@ -278,10 +273,10 @@ class Analyzer:
         """Segment normalised text into Chinese words (jieba's dictionary) and latin tokens."""
         out: list[str] = []
         stop = self._zh_stop
-        logp = _dictionary()
         items = _WORD_RUNS.findall(text)
-        words, counts = segment_runs([cjk for cjk, _ in items if cjk])
-        next_words, run_counts = iter(words), iter(counts)
+        # search-engine style: long words also give their dictionary sub-words (煤矿智能化 matches 煤矿)
+        words, counts, inner, inner_counts = _dictionary().cut_for_search([cjk for cjk, _ in items if cjk])
+        next_words, run_counts, next_inner, word_counts = iter(words), iter(counts), iter(inner), iter(inner_counts)
         for cjk, lat in items:
             if not cjk:
                 token = self._latin(lat)
@@ -293,14 +288,9 @@ class Analyzer:
             for word in islice(next_words, next(run_counts)):
                 if self.bilingual and word not in stop:
                     out.extend(CONCEPT_PREFIX + c for c in word_concepts(word))
-                n = len(word)
-                if n > 2:
-                    # search-engine style: also the dictionary sub-words of long words (as cut_for_search)
-                    for size in (2, 3) if n > 3 else (2,):
-                        for i in range(n - size + 1):
-                            sub = word[i : i + size]
-                            if logp.get(sub) is not None and sub not in stop:
-                                out.append(sub)
+                n_inner = next(word_counts)
+                if n_inner:
+                    out.extend([sub for sub in islice(next_inner, n_inner) if sub not in stop])
                 if word not in stop:
                     out.append(word)
         return out

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import re
+from itertools import islice
 from pathlib import Path
 
 import jieba
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from matching.segmenter import DictionaryTrie
-from matching.text import DOMAIN_WORDS, segment, segment_runs
+from matching.text import DOMAIN_WORDS, _dictionary, segment, segment_runs
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 # jieba's own Chinese class: runs outside it are cut by other rules, so they are no reference
@@ -61,6 +62,20 @@ def test_segment_cuts_every_fixture_run_as_jieba_does(reference: jieba.Tokenizer
     assert differ == []
 
 
+def test_sub_words_of_long_words_are_jiebas_cut_for_search(reference: jieba.Tokenizer, runs: list[str]) -> None:
+    words, counts, inner, inner_counts = _dictionary().cut_for_search(runs)
+    assert len(counts) == len(runs) and len(inner_counts) == len(words)
+    next_words, next_inner, word_counts = iter(words), iter(inner), iter(inner_counts)
+    differ = []
+    for run, n in zip(runs, counts, strict=True):
+        ours = []
+        for word in islice(next_words, n):
+            ours += [*islice(next_inner, next(word_counts)), word]
+        if ours != list(reference.cut_for_search(run, HMM=False)):
+            differ.append(run)
+    assert differ == []
+
+
 def test_segment_runs_cuts_many_runs_in_one_call_as_one_by_one(runs: list[str]) -> None:
     batch = [*runs[:3000], "", "的", "㐀㐁", "量子计算芯片研发中心"]
     words, counts = segment_runs(batch)
@@ -76,12 +91,16 @@ def test_segment_runs_cuts_many_runs_in_one_call_as_one_by_one(runs: list[str]) 
 
 def test_a_trie_prefers_the_most_probable_route_and_the_longer_word_on_a_tie() -> None:
     logp = {"甲": math.log(0.5), "甲乙": math.log(0.25), "乙": math.log(0.5), "乙丙": None, "乙丙丁": math.log(0.1)}
+    logp |= {"丙": None, "丙丁": math.log(0.1)}
     trie = DictionaryTrie.from_logp(logp, unknown=math.log(0.01))
     # 甲乙 (0.25) ties with 甲 + 乙 (0.5 * 0.5): the longer word wins, as in jieba
     assert trie.segment_runs(["甲乙"]) == [["甲乙"]]
-    # 乙丙 is only a prefix: never a word of its own; 丙 is unknown to the dictionary
+    # 乙丙 and 丙 are only prefixes: never words of their own
     assert trie.segment_runs(["乙丙", "乙丙丁", "丙"]) == [["乙", "丙"], ["乙丙丁"], ["丙"]]
-    assert np.isnan(trie.logp).sum() == 1
+    assert np.isnan(trie.logp).sum() == 2
+    assert [trie.is_word(w) for w in ("甲乙", "乙丙", "乙丙丁", "丙", "")] == [True, False, True, False, False]
+    # 2-grams of a three-character word, 3-grams too only beyond three
+    assert trie.cut_for_search(["乙丙丁", "甲乙"]) == (["乙丙丁", "甲乙"], [1, 1], ["丙丁"], [1, 0])
 
 
 def test_a_dictionary_missing_a_prefix_is_refused() -> None:
