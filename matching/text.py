@@ -50,6 +50,7 @@ import signal
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -162,12 +163,12 @@ def segment(run: str) -> list[str]:
     """Segment a run of Chinese characters into words: jieba's exact mode without HMM.
 
     The same maximum-probability route over jieba's dictionary as ``jieba.cut(run, HMM=False)`` (same output on
-    Chinese runs, ties to the longer word), compiled (:mod:`matching.segmenter`); :func:`segment_runs` cuts several
+    Chinese runs, ties to the longer word), compiled (:mod:`matching.segmenter`); :func:`cut_runs` cuts several
     runs in one call."""
     return _dictionary().cut([run])[0]
 
 
-def segment_runs(runs: list[str]) -> tuple[list[str], list[int]]:
+def cut_runs(runs: list[str]) -> tuple[list[str], list[int]]:
     """The words of several runs of Chinese characters (all runs' in order) and each run's count of them."""
     return _dictionary().cut(runs)
 
@@ -341,7 +342,7 @@ class Analyzer:
         seen: dict[str, bool] = {}
         stop = self._zh_stop
         items = _WORD_RUNS_ANY_CASE.findall(text)
-        words, counts = segment_runs([cjk for cjk, _ in items if cjk])
+        words, counts = cut_runs([cjk for cjk, _ in items if cjk])
         next_words, run_counts = iter(words), iter(counts)
         for cjk, lat in items:
             if cjk:
@@ -720,21 +721,26 @@ class TextVectorizer(BaseEstimator):
             for chunk in chunks:
                 yield _tokenize_chunk((analyzer, chunk))
             return
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs, initializer=_default_signals) as pool:
-            # a bounded window of chunks in flight (Pool.imap would read the whole input at once)
-            pending: deque = deque()
+        # an executor, not multiprocessing.Pool: a worker that dies fails the fit (BrokenProcessPool) instead of
+        # leaving its chunk awaited for ever, and workers end on a sentinel, whatever the parent does with SIGTERM
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_default_signals)
+        try:
+            # a bounded window of chunks in flight (map would read the whole input at once)
+            pending: deque[Future[_TokenChunk]] = deque()
             for chunk in chunks:
-                pending.append(pool.apply_async(_tokenize_chunk, ((analyzer, chunk),)))
+                pending.append(pool.submit(_tokenize_chunk, (analyzer, chunk)))
                 if len(pending) > 2 * jobs:
-                    yield pending.popleft().get()
+                    yield pending.popleft().result()
             while pending:
-                yield pending.popleft().get()
+                yield pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _default_signals() -> None:
     """In a tokenising child: the default SIGTERM and SIGINT actions, not handlers inherited from the parent (a
-    server's supervisor queues those signals instead of exiting, so the pool's SIGTERM would not end the child)."""
+    server's supervisor queues those signals instead of exiting, so the child would outlive a SIGTERM meant to end
+    it)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from matching.segmenter import DictionaryTrie
-from matching.text import DOMAIN_WORDS, _dictionary, segment, segment_runs
+from matching.text import DOMAIN_WORDS, _dictionary, cut_runs, segment
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 # jieba's own Chinese class: runs outside it are cut by other rules, so they are no reference
@@ -76,16 +76,16 @@ def test_sub_words_of_long_words_are_jiebas_cut_for_search(reference: jieba.Toke
     assert differ == []
 
 
-def test_segment_runs_cuts_many_runs_in_one_call_as_one_by_one(runs: list[str]) -> None:
+def test_cut_runs_cuts_many_runs_in_one_call_as_one_by_one(runs: list[str]) -> None:
     batch = [*runs[:3000], "", "的", "㐀㐁", "量子计算芯片研发中心"]
-    words, counts = segment_runs(batch)
+    words, counts = cut_runs(batch)
     assert sum(counts) == len(words) and len(counts) == len(batch)
     regrouped, k = [], 0
     for n in counts:
         regrouped.append(words[k : k + n])
         k += n
     assert regrouped == [segment(run) for run in batch]
-    assert segment_runs([]) == ([], [])
+    assert cut_runs([]) == ([], [])
     assert segment("") == []
 
 

@@ -189,7 +189,8 @@ def test_bad_parameters_are_refused() -> None:
 
 
 _POOL_UNDER_A_SUPERVISOR = """
-import signal, sys
+import faulthandler, signal, sys
+faulthandler.dump_traceback_later(90)  # should it hang: where, in the output the test shows
 sys.path.insert(0, "bench")
 from text_corpus import Generator
 from matching.matcher import expert_doc
@@ -224,3 +225,49 @@ def test_a_tokenising_pool_ends_in_a_process_that_ignores_sigterm(tmp_path: Path
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == 0 and out.read_text().strip().endswith("done"), out.read_text()[-2000:]
+
+
+_POOL_WITH_A_DYING_WORKER = """
+import faulthandler, os, sys
+faulthandler.dump_traceback_later(90)
+sys.path.insert(0, "bench")
+from text_corpus import Generator
+from matching.matcher import expert_doc
+import matching.text as text
+from matching.text import TextVectorizer
+docs = [expert_doc(p) for p in Generator(seed=1).experts(200)]
+vec = TextVectorizer(chunk_size=10, n_jobs=1)
+vec.fit_encode(docs)
+tokenize = text._tokenize_chunk
+def dying(args):
+    if any("die" in t for doc in args[1] for _, t in doc):
+        os._exit(1)  # as a child killed by the kernel would: no exception, no result
+    return tokenize(args)
+text._tokenize_chunk = dying
+docs[150] = {"title": "die"}
+try:
+    vec.transform(docs, n_jobs=2)
+except Exception as exc:
+    print(type(exc).__name__)
+"""
+
+
+def test_a_tokenising_worker_that_dies_fails_the_call_instead_of_hanging(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.txt"
+    root = Path(__file__).resolve().parents[2]
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _POOL_WITH_A_DYING_WORKER], cwd=root, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0 and out.read_text().strip().endswith("BrokenProcessPool"), out.read_text()[-2000:]
