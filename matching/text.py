@@ -818,8 +818,9 @@ def _encode_chunk(
     if row_presence.any():
         single = np.fromiter((_single(t) for t in chunk.terms), dtype=bool, count=len(chunk.terms))
         shown = row_presence[field_of] & ~single[chunk.ids]
-        seen = np.unique(doc_of_token[shown] * max(len(chunk.terms), 1) + chunk.ids[shown])
-        presence_len = np.bincount(seen // max(len(chunk.terms), 1), minlength=n_docs).astype(np.int64)
+        n_local = max(len(chunk.terms), 1)
+        seen = np.unique(doc_of_token[shown] * n_local + chunk.ids[shown])
+        presence_len = np.bincount(seen // n_local, minlength=n_docs).astype(np.int64)
     counted = (row_weight > 0)[field_of]
     if grow:
         used = np.zeros(len(chunk.terms), dtype=bool)

@@ -205,7 +205,10 @@ print("done")
 """
 
 
-def test_a_tokenising_pool_ends_in_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
+def _run_alone(script: str, tmp_path: Path) -> tuple[int, str]:
+    """Run a Python script from the repository root, killed with its children after 120 s; its exit code and output.
+
+    Its own session, output to a file: a hung pool's children cannot keep the test waiting on a pipe."""
     import os
     import signal
     import subprocess
@@ -214,17 +217,20 @@ def test_a_tokenising_pool_ends_in_a_process_that_ignores_sigterm(tmp_path: Path
     out = tmp_path / "out.txt"
     root = Path(__file__).resolve().parents[2]
     with out.open("w") as sink:
-        # its own session, output to a file: a hung pool's children cannot keep this test waiting on a pipe
         proc = subprocess.Popen(
-            [sys.executable, "-c", _POOL_UNDER_A_SUPERVISOR], cwd=root, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-c", script], cwd=root, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 0 and out.read_text().strip().endswith("done"), out.read_text()[-2000:]
+    return proc.returncode, out.read_text()
+
+
+def test_a_tokenising_pool_ends_in_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
+    returncode, output = _run_alone(_POOL_UNDER_A_SUPERVISOR, tmp_path)
+    assert returncode == 0 and output.strip().endswith("done"), output[-2000:]
 
 
 _POOL_WITH_A_DYING_WORKER = """
@@ -253,21 +259,5 @@ except Exception as exc:
 
 
 def test_a_tokenising_worker_that_dies_fails_the_call_instead_of_hanging(tmp_path: Path) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    out = tmp_path / "out.txt"
-    root = Path(__file__).resolve().parents[2]
-    with out.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _POOL_WITH_A_DYING_WORKER], cwd=root, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 0 and out.read_text().strip().endswith("BrokenProcessPool"), out.read_text()[-2000:]
+    returncode, output = _run_alone(_POOL_WITH_A_DYING_WORKER, tmp_path)
+    assert returncode == 0 and output.strip().endswith("BrokenProcessPool"), output[-2000:]
