@@ -200,9 +200,15 @@ def shot(page: Any, name: str, full_page: bool = True) -> Path:
     return path
 
 
+def follow(page: Any, target: Any) -> None:
+    """Click a link or a submit button and wait for the page it loads, so what is read next is that page."""
+    locator = page.locator(target) if isinstance(target, str) else target
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        locator.click()
+
+
 def sign_in(page: Any, key: str) -> None:
     """Sign in through the form, as a person would."""
     page.goto("/console/login")
     page.fill("input[name=key]", key)
-    page.click("form[action='/console/login'] button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    follow(page, "form[action='/console/login'] button[type=submit]")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import LiveServer, shot, sign_in
+from tests.console.conftest import LiveServer, follow, shot, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def test_sign_in_refuses_a_bad_key_and_the_language_switches(page: Any, live_ser
     assert page.locator("h1").inner_text() == "登录"
     sign_in(page, "not-a-key")
     assert "密钥无效或已撤销" in flash(page)
-    page.click("a[data-lang=en]")
+    follow(page, "a[data-lang=en]")
     assert page.locator("h1").inner_text() == "Sign in"
     sign_in(page, "still-not-a-key")
     assert "unknown or revoked" in flash(page)
@@ -62,7 +62,7 @@ def test_enterprise_posts_a_demand_reviews_suggestions_and_selects(page: Any, li
     shot(page, "enterprise-demands")
 
     # Post a new demand through the form.
-    page.click("text=发布新需求")
+    follow(page, "text=发布新需求")
     page.fill("input[name=title]", "数控机床主轴热变形误差补偿")
     page.fill(
         "textarea[name=description]",
@@ -71,7 +71,7 @@ def test_enterprise_posts_a_demand_reviews_suggestions_and_selects(page: Any, li
     )
     page.fill("input[name=industry]", "装备制造")
     page.fill("input[name=keywords]", "热误差补偿，数控机床，温度场建模")
-    page.click("#demand-form button[value=open]")
+    follow(page, "#demand-form button[value=open]")
     assert "需求已保存" in flash(page)
     demand_id = int(re.search(r"/console/demands/(\d+)", page.url).group(1))
     assert page.locator("h1").inner_text().startswith("数控机床主轴热变形误差补偿")
@@ -94,25 +94,25 @@ def test_enterprise_posts_a_demand_reviews_suggestions_and_selects(page: Any, li
     shot(page, "readme-enterprise-suggestions", full_page=False)
 
     # Select the first specialist with one click; express interest in the second.
-    first.locator("button", has_text="选定").click()
+    follow(page, first.locator("button", has_text="选定"))
     assert "已向专家发出邀请" in flash(page)
     row = page.locator("#demand-engagements tbody tr").first
     assert api_first["expert"]["name"] in row.inner_text() and "已邀请" in row.inner_text()
     second_id = api_page["items"][1]["expert_id"]
-    page.locator(f"article.suggestion[data-expert-id='{second_id}'] button", has_text="表达意向").click()
+    follow(page, page.locator(f"article.suggestion[data-expert-id='{second_id}'] button", has_text="表达意向"))
     assert "意向已记录" in flash(page)
     assert page.locator("#demand-interests tbody tr").count() == 1
 
     # Edit it: the change shows, and a bad value is refused with the field named, leaving the demand as it was.
     page.click("#edit-demand summary")
     page.fill("#edit-demand input[name=headcount]", "2")
-    page.click("#edit-demand button[type=submit]")
+    follow(page, "#edit-demand button[type=submit]")
     assert "需求已更新" in flash(page)
     assert live_server.get(f"/demands/{demand_id}")["headcount"] == 2
     page.click("#edit-demand summary")
     page.fill("#edit-demand input[name=term_months]", "99")
     page.evaluate("document.querySelector('#edit-demand input[name=term_months]').removeAttribute('max')")
-    page.click("#edit-demand button[type=submit]")
+    follow(page, "#edit-demand button[type=submit]")
     assert "term_months" in flash(page)
     assert live_server.get(f"/demands/{demand_id}")["term_months"] == 12
 
@@ -135,7 +135,7 @@ def test_enterprise_posts_a_demand_reviews_suggestions_and_selects(page: Any, li
 
     # In English, the same page speaks English, reasons included.
     page.goto(f"/console/demands/{demand_id}")
-    page.click("a[data-lang=en]")
+    follow(page, "a[data-lang=en]")
     assert "Suggested specialists" in page.content()
     now = live_server.get(f"/demands/{demand_id}/suggestions", limit=10)["items"][1]
     card = page.locator(f"article.suggestion[data-expert-id='{now['expert_id']}']")
@@ -170,28 +170,28 @@ def test_specialist_sees_suggestions_answers_an_offer_and_logs_service(page: Any
     card = page.locator(f"article.suggestion[data-demand-id='{demand['id']}']")
     if card.count() == 0:  # beyond the first page: interest from the API, as a second tab would
         page.goto(f"/console/suggestions?offset={10}")
-    page.locator(f"article.suggestion[data-demand-id='{demand['id']}'] button", has_text="表达意向").click()
+    follow(page, page.locator(f"article.suggestion[data-demand-id='{demand['id']}'] button", has_text="表达意向"))
     assert "双方意向一致" in flash(page)
-    page.click("nav >> text=我的意向")
+    follow(page, "nav >> text=我的意向")
     rows = page.locator(f"#interest-list tr[data-demand-id='{demand['id']}']").all_inner_texts()
     assert len(rows) == 2 and all("已匹配" in row for row in rows)  # the enterprise's and the specialist's
 
     # The offered specialist accepts the offer and logs a day of service.
     page.context.clear_cookies()
     sign_in(page, live_server.key("expert", expert_id=offered))
-    page.click("nav >> text=对接记录")
+    follow(page, "nav >> text=对接记录")
     offer = page.locator("#offers .offer").first
     assert demand["title"] in offer.inner_text()
     shot(page, "specialist-offers")
-    offer.locator("button", has_text="接受").click()
+    follow(page, offer.locator("button", has_text="接受"))
     assert "对接状态已更新" in flash(page)
     row = page.locator("#engagement-list tbody tr").first
     assert "服务中" in row.inner_text()
-    row.locator("a").first.click()
+    follow(page, row.locator("a").first)
     assert page.locator("#log-form input[name=date]").input_value()  # today, ready to log
     page.fill("#log-form input[name=hours]", "6")
     page.fill("#log-form textarea[name=summary]", "现场采集振动数据，完成故障特征初步分析。")
-    page.click("#log-form button[type=submit]")
+    follow(page, "#log-form button[type=submit]")
     assert "服务记录已添加" in flash(page)
     assert "现场采集振动数据" in page.locator("#log-list").inner_text()
     engagement_id = int(re.search(r"/console/engagements/(\d+)", page.url).group(1))
@@ -202,11 +202,11 @@ def test_specialist_sees_suggestions_answers_an_offer_and_logs_service(page: Any
     page.context.clear_cookies()
     sign_in(page, ent_headers["Authorization"].removeprefix("Bearer "))
     page.goto(f"/console/engagements/{engagement_id}")
-    page.click("button:has-text('确认完成')")
+    follow(page, "button:has-text('确认完成')")
     assert "对接状态已更新" in flash(page)
     page.check("#rating-form input[name=rating][value='5']")
     page.fill("#rating-form textarea[name=comment]", "响应及时，问题解决。")
-    page.click("#rating-form button[type=submit]")
+    follow(page, "#rating-form button[type=submit]")
     assert "评价已提交" in flash(page)
     assert "★★★★★" in page.locator("#rating-shown").inner_text()
     assert live_server.get(f"/engagements/{engagement_id}")["rating"] == 5
@@ -229,16 +229,16 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
     shot(page, "readme-admin-stats", full_page=False)
 
     # Repositories with filters and paging.
-    page.click("nav >> text=专家库")
+    follow(page, "nav >> text=专家库")
     page.select_option("select[name=origin]", "foreign")
-    page.click("form.filters button")
+    follow(page, "form.filters button")
     foreign = live_server.get("/experts", origin="foreign", limit=20)
     assert page.locator("#experts-list tbody tr").count() == min(foreign["total"], 20)
     assert f"共 {foreign['total']} 条" in page.locator(".pager").inner_text()
     page.goto("/console/repositories/demands")
     total = live_server.get("/demands", limit=1)["total"]
     assert total > 20
-    page.click("a[rel=next]")
+    follow(page, "a[rel=next]")
     assert page.locator(".pager").inner_text().startswith("←") or "21–" in page.locator(".pager").inner_text()
     second = live_server.get("/demands", limit=20, offset=20)["items"]
     assert page.locator("#demand-list tbody tr").first.get_attribute("data-demand-id") == str(second[0]["id"])
@@ -253,10 +253,10 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
         "UI-IMP-3,钱坤,某研究院,不存在的类型,省内,沈阳市,焊接,焊接工艺\n",
         encoding="utf-8",
     )
-    page.click("nav >> text=表格导入")
+    follow(page, "nav >> text=表格导入")
     page.select_option("select[name=kind]", "experts")
     page.set_input_files("input[name=file]", str(sheet))
-    page.click("#import-form button[type=submit]")
+    follow(page, "#import-form button[type=submit]")
     report = page.locator("#import-report")
     assert report.locator("[data-field=rows]").inner_text() == "3"
     assert report.locator("[data-field=created]").inner_text() == "2"
@@ -269,11 +269,11 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
     # A mutual-selection round: open, rank both sides, close, read the stable result.
     d1, d2 = (live_server.demand_by_external_id(e) for e in ("DEM-060", "DEM-061"))
     x1, x2 = (live_server.expert_by_external_id(e) for e in ("EXP-070", "EXP-071"))
-    page.click("nav >> text=双选轮次")
+    follow(page, "nav >> text=双选轮次")
     page.fill("#round-form input[name=name]", "界面测试轮次")
     page.fill("#round-form input[name=demand_ids]", f"{d1['id']}, {d2['id']}")
     page.fill("#round-form input[name=expert_ids]", f"{x1['id']}，{x2['id']}")
-    page.click("#round-form button[type=submit]")
+    follow(page, "#round-form button[type=submit]")
     assert "轮次已开启" in flash(page)
     rankings = {
         f"demands/{d1['id']}": f"{x1['id']}, {x2['id']}",
@@ -284,9 +284,9 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
     for target, ranking in rankings.items():
         form = page.locator(f"form[action$='/preferences/{target}']")
         form.locator("input[name=ranking]").fill(ranking)
-        form.locator("button").click()
+        follow(page, form.locator("button"))
         assert "排序已保存" in flash(page)
-    page.click("button:has-text('关闭并生成匹配')")
+    follow(page, "button:has-text('关闭并生成匹配')")
     assert "轮次已关闭" in flash(page)
     result = page.locator("#round-result")
     assert "稳定匹配" in result.inner_text()
@@ -301,16 +301,16 @@ def test_administrator_reads_figures_imports_runs_a_round_and_an_assignment(
 
     # A programme assignment over two open demands: run, review, turn into offers.
     d3, d4 = (live_server.demand_by_external_id(e) for e in ("DEM-040", "DEM-041"))
-    page.click("nav >> text=统筹分配")
+    follow(page, "nav >> text=统筹分配")
     page.fill("#assignment-form input[name=demand_ids]", f"{d3['id']},{d4['id']}")
-    page.click("#assignment-form button[type=submit]")
+    follow(page, "#assignment-form button[type=submit]")
     assert "分配方案已生成" in flash(page)
     assignment_id = int(re.search(r"/console/assignments/(\d+)", page.url).group(1))
     proposed = live_server.get(f"/assignments/{assignment_id}")
     rows = page.locator("#assignment-pairs tbody tr")
     assert rows.count() == len(proposed["result"]["pairs"]) >= 1
     shot(page, "admin-assignment")
-    page.click("button:has-text('转为邀请')")
+    follow(page, "button:has-text('转为邀请')")
     assert "已发出邀请" in flash(page)
     after = live_server.get(f"/assignments/{assignment_id}")
     assert after["offers"]["created"]
@@ -322,6 +322,6 @@ def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(page: Any,
     sign_in(page, live_server.key("enterprise", enterprise_id=demand["enterprise_id"]))
     page.goto(f"/console/demands/{demand['id']}")
     page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged')")
-    page.locator("form[action$='/status'] button").first.click()
+    follow(page, page.locator("form[action$='/status'] button").first)
     assert page.locator("body").inner_text().startswith("表单已过期")
     assert live_server.get(f"/demands/{demand['id']}")["status"] == demand["status"]
