@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     warmup_wait_s: float = Field(default=5.0, ge=0, le=300)
     db_pool_size: int = 10
     db_pool_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    db_connect_timeout_s: int = Field(default=5, ge=1, le=300)
     db_statement_timeout_ms: int = 15000
     # Periodic assessment (SPEC §8.3): service hours expected per engagement served in a period (full marks).
     assessment_hours_target: float = Field(default=40.0, gt=0, le=10_000)

@@ -39,7 +39,7 @@ def make_engine(settings: Settings) -> Engine:
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_s,
         connect_args={
-            "connect_timeout": 5,
+            "connect_timeout": settings.db_connect_timeout_s,
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
         },
     )

@@ -84,9 +84,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> It
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    # No webhook worker thread in every test app: webhook tests run one on purpose.
+    # No webhook worker thread in every test app: webhook tests run one on purpose. A generous connect timeout:
+    # on a loaded CI box the local server once took over 5 s to accept, failing an unrelated test's set-up.
     return Settings(
-        database_url=database_url, admin_key=ADMIN_KEY, log_json=False, webhook_worker=False, _env_file=None
+        database_url=database_url,
+        admin_key=ADMIN_KEY,
+        log_json=False,
+        webhook_worker=False,
+        db_connect_timeout_s=30,
+        _env_file=None,
     )
 
 
