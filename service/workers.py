@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.heap import release_free_heap
+
 logger = logging.getLogger("expertmatch.workers")
 
 MAX_DEFAULT_WORKERS = 4  # each worker still holds its own caches, connections and what it has written
@@ -191,8 +193,11 @@ def _supervisor_class() -> type | None:
                 logger.exception("building the shared index failed")
                 return False
             finally:
-                # Frozen, the collector leaves the inherited objects alone, in the workers and here: a full
+                # The build's garbage collected and the free heap returned before the fork, so no worker inherits
+                # it. Frozen, the collector leaves the inherited objects alone, in the workers and here: a full
                 # collection would write to every object's header and so copy every page.
+                gc.collect()
+                release_free_heap()
                 gc.freeze()
 
         def keep_subprocess_alive(self) -> None:

@@ -66,6 +66,7 @@ from service.config import Settings
 from service.demands.models import Demand, DemandStatus
 from service.errors import ServiceUnavailable
 from service.experts.models import Expert
+from service.heap import release_free_heap
 from service.observability import matcher_index_size, matcher_refresh_seconds
 from service.suggestions.pages import PageCache, RenderedPage
 from service.suggestions.profiles import (
@@ -282,6 +283,7 @@ class LiveMatcher:
             if delta is not None:
                 self._apply(state, delta)
             self._install(state)
+        release_free_heap()  # what the fit used and the state replaced left free, given back
         return state
 
     def _install(self, state: IndexState) -> None:
