@@ -52,7 +52,7 @@ print(released, before, psutil.Process().memory_info().rss)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
-def test_the_free_heap_a_build_leaves_is_given_back_before_the_fork() -> None:
+def test_release_free_heap_gives_freed_heap_pages_back_to_the_kernel() -> None:
     out = subprocess.run([sys.executable, "-c", FREED_HEAP], cwd=ROOT, capture_output=True, text=True, check=True)
     released, before, after = out.stdout.split()
     assert released == "True"
