@@ -40,14 +40,17 @@ def test_a_blank_workers_setting_means_the_default(blank: str, monkeypatch: pyte
 
 
 FREED_HEAP = """
-import psutil
+import os
 from service.heap import release_free_heap
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 blocks = [bytearray(64 * 1024) for _ in range(3000)]  # 187.5 MiB from the C heap (below its mmap threshold)
 last = blocks[-1]  # kept: the heap's top stays in use, so only a trim can give the rest back
 del blocks
-before = psutil.Process().memory_info().rss
+before = rss()
 released = release_free_heap()
-print(released, before, psutil.Process().memory_info().rss)
+print(released, before, rss())
 """
 
 
