@@ -12,7 +12,7 @@ import anyio
 from fastapi import FastAPI
 
 from service.admission import AdmissionMiddleware
-from service.api import api_router
+from service.api import OPENAPI_TAGS, api_router
 from service.config import Settings, get_settings
 from service.console import install_console
 from service.db import make_engine
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_tags=OPENAPI_TAGS,
     )
     install_error_handlers(app)
     app.add_middleware(AdmissionMiddleware)  # inside the observability middleware: refusals are counted and logged

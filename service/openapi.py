@@ -99,6 +99,7 @@ def install_openapi(app: FastAPI) -> None:
                 summary=app.summary,
                 description=app.description,
                 routes=app.routes,
+                tags=app.openapi_tags,
             )
             app.openapi_schema = add_links(document)
         return app.openapi_schema
