@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+import numba
 import numpy as np
 
 from matching.records import DemandProfile, ExpertProfile
@@ -289,33 +290,96 @@ def score_pairs(
     engaged: np.ndarray | bool = False,
 ) -> PairScores:
     """Constraints and weighted score of pairs (one side may be a single slot, broadcast)."""
-    e = {k: v[e_slots] for k, v in experts.cols.items()}
-    d = {k: v[d_slots] for k, v in demands.cols.items()}
-    n = text.size
-    same_city = (e["city"] == d["city"]) & (d["city"] >= 0)
-    same_prov = (e["province"] == d["province"]) & (d["province"] >= 0)
-    proximity = np.where(same_city, 1.0, np.where(same_prov, 0.5, 0.0))
-    origin = ORIGIN_VALUE[e["origin"].astype(np.int64)]
-    cap = np.maximum(e["capacity"], 1).astype(np.float64)
-    capacity = np.clip(1.0 - e["load"] / cap, 0.0, 1.0)
-    rating = np.where(np.isnan(e["rating"]), 0.5, np.clip((e["rating"] - 1.0) / 4.0, 0.0, 1.0))
+    n = np.asarray(text).size
     comps = np.empty((len(COMPONENTS), n), dtype=np.float64)
-    for i, values in enumerate((text, industry, proximity, origin, capacity, rating, e["grade"])):
-        comps[i] = np.broadcast_to(values, (n,))
-    np.clip(comps, 0.0, 1.0, out=comps)
+    bits = np.empty(n, dtype=np.int64)
+    _pair_components(
+        _per_pair(d_slots, np.int64, n),
+        _per_pair(e_slots, np.int64, n),
+        _per_pair(text, np.float64, n),
+        _per_pair(industry, np.float64, n),
+        _per_pair(conflict, np.bool_, n),
+        _per_pair(engaged, np.bool_, n),
+        *(experts.cols[k] for k in _EXPERT_COLUMNS),
+        *(demands.cols[k] for k in _DEMAND_COLUMNS),
+        ORIGIN_VALUE,
+        comps,
+        bits,
+    )
     # topic fit first: the soft factors scale text relevance within [w_text, 1] (see the module docstring)
     score = np.round(comps[0] * (weights[0] + weights[1:] @ comps[1:]), SCORE_DECIMALS)
-    bits = np.zeros(n, dtype=np.int64)
-    bits |= np.where(e["active"], 0, INACTIVE)
-    bits |= np.where(e["load"] >= e["capacity"], NO_CAPACITY, 0)
-    bits |= np.where(conflict, CONFLICT, 0)
-    bits |= np.where(engaged, ENGAGED, 0)
-    accepted = d["accepted"].astype(np.int64)
-    origin_ok = (accepted == 0) | ((accepted >> e["origin"].astype(np.int64)) & 1).astype(bool)
-    bits |= np.where(origin_ok, 0, ORIGIN_NOT_ACCEPTED)
-    known = (e["city"] >= 0) & (d["city"] >= 0)
-    bits |= np.where(d["on_site"] & ~e["travels"] & known & ~same_city, ON_SITE_NO_TRAVEL, 0)
-    return PairScores(np.broadcast_to(score, (n,)).copy(), comps, bits)
+    return PairScores(score, comps, bits)
+
+
+def _per_pair(values: np.ndarray | float | bool, dtype: type, n: int) -> np.ndarray:
+    """Values given per pair or once for all, as one contiguous array per pair (one compiled signature)."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=dtype), (n,)))
+
+
+_EXPERT_COLUMNS = ("active", "load", "capacity", "origin", "city", "province", "travels", "rating", "grade")
+_DEMAND_COLUMNS = ("city", "province", "on_site", "accepted")
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_components(  # noqa: ANN201
+    d_slot,
+    e_slot,
+    text,
+    industry,
+    conflict,
+    engaged,  # noqa: ANN001
+    e_active,
+    e_load,
+    e_capacity,
+    e_origin,
+    e_city,
+    e_province,
+    e_travels,
+    e_rating,
+    e_grade,  # noqa: ANN001
+    d_city,
+    d_province,
+    d_on_site,
+    d_accepted,
+    origin_value,
+    comps,
+    bits,  # noqa: ANN001
+):
+    """Each pair's component values (clipped to [0, 1], in COMPONENTS order) and exclusion bits, in one pass over
+    the pairs: gathering every column for every pair first cost more than the arithmetic."""
+    for i in range(text.size):
+        e, d = e_slot[i], d_slot[i]
+        city, dcity = e_city[e], d_city[d]
+        same_city = city == dcity and dcity >= 0
+        same_province = e_province[e] == d_province[d] and d_province[d] >= 0
+        load, capacity = e_load[e], e_capacity[e]
+        rating = e_rating[e]
+        values = (
+            text[i],
+            industry[i],
+            1.0 if same_city else (0.5 if same_province else 0.0),
+            origin_value[e_origin[e]],
+            1.0 - load / np.float64(max(capacity, 1)),
+            0.5 if np.isnan(rating) else (rating - 1.0) / 4.0,
+            e_grade[e],
+        )
+        for c in range(7):
+            comps[c, i] = min(max(values[c], 0.0), 1.0)
+        b = 0
+        if not e_active[e]:
+            b |= INACTIVE
+        if load >= capacity:
+            b |= NO_CAPACITY
+        if conflict[i]:
+            b |= CONFLICT
+        if engaged[i]:
+            b |= ENGAGED
+        accepted = np.int64(d_accepted[d])
+        if accepted != 0 and (accepted >> np.int64(e_origin[e])) & 1 == 0:
+            b |= ORIGIN_NOT_ACCEPTED
+        if d_on_site[d] and not e_travels[e] and city >= 0 and dcity >= 0 and not same_city:
+            b |= ON_SITE_NO_TRAVEL
+        bits[i] = b
 
 
 def industry_values(matched: np.ndarray, total: np.ndarray | int) -> np.ndarray:

@@ -268,3 +268,89 @@ def test_factors_and_score_stay_in_unit_interval(
     assert ((pairs.components >= 0) & (pairs.components <= 1)).all()
     assert 0 <= pairs.score[0] <= 1
     assert bool(pairs.excluded[0] & 2) == (load >= capacity)
+
+
+def _reference_score_pairs(demands, d_slots, experts, e_slots, text, industry, conflict, weights, engaged=False):  # type: ignore[no-untyped-def]
+    """The rules of the module docstring written out column by column in NumPy (the compiled pass's reference)."""
+    e = {k: v[e_slots] for k, v in experts.cols.items()}
+    d = {k: v[d_slots] for k, v in demands.cols.items()}
+    n = text.size
+    same_city = (e["city"] == d["city"]) & (d["city"] >= 0)
+    same_prov = (e["province"] == d["province"]) & (d["province"] >= 0)
+    proximity = np.where(same_city, 1.0, np.where(same_prov, 0.5, 0.0))
+    origin = np.array([1.0, 0.5, 0.5])[e["origin"].astype(np.int64)]
+    capacity = np.clip(1.0 - e["load"] / np.maximum(e["capacity"], 1).astype(np.float64), 0.0, 1.0)
+    rating = np.where(np.isnan(e["rating"]), 0.5, np.clip((e["rating"] - 1.0) / 4.0, 0.0, 1.0))
+    comps = np.empty((len(COMPONENTS), n), dtype=np.float64)
+    for i, values in enumerate((text, industry, proximity, origin, capacity, rating, e["grade"])):
+        comps[i] = np.broadcast_to(values, (n,))
+    np.clip(comps, 0.0, 1.0, out=comps)
+    score = np.round(comps[0] * (weights[0] + weights[1:] @ comps[1:]), 4)
+    bits = np.zeros(n, dtype=np.int64)
+    bits |= np.where(e["active"], 0, 1)
+    bits |= np.where(e["load"] >= e["capacity"], 2, 0)
+    bits |= np.where(conflict, 4, 0)
+    bits |= np.where(engaged, 32, 0)
+    accepted = d["accepted"].astype(np.int64)
+    origin_ok = (accepted == 0) | ((accepted >> e["origin"].astype(np.int64)) & 1).astype(bool)
+    bits |= np.where(origin_ok, 0, 8)
+    known = (e["city"] >= 0) & (d["city"] >= 0)
+    bits |= np.where(d["on_site"] & ~e["travels"] & known & ~same_city, 16, 0)
+    return np.broadcast_to(score, (n,)), comps, bits
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_pair_scores_equal_the_column_by_column_reference(seed: int) -> None:
+    """Every score, component and exclusion bit of many varied pairs, both ways round (one demand against many
+    specialists, one specialist against many demands), equals the NumPy reference to the last bit."""
+    rng = np.random.default_rng(seed)
+    places = ["大连", "沈阳", "鞍山", "北京", "", "Munich", "辽宁", "河北"]
+    origins = ["in_province", "out_of_province", "foreign"]
+    regions = RegionCodes()
+    experts, demands = ExpertTable(), DemandTable()
+    n_experts, n_demands = 400, 60
+    for slot in range(n_experts):
+        capacity = int(rng.integers(1, 5))
+        p = dataclasses.replace(
+            COAL,
+            id=slot + 1,
+            region=str(rng.choice(places)),
+            origin=str(rng.choice(origins)),
+            load=int(rng.integers(0, 6)),
+            capacity=capacity,
+            mean_rating=None if rng.random() < 0.3 else float(rng.uniform(1, 5)),
+            active=bool(rng.random() < 0.9),
+            travels=bool(rng.random() < 0.6),
+            last_grade=[None, "excellent", "good", "pass", "fail"][int(rng.integers(0, 5))],
+        )
+        experts.set(slot, p, regions)
+    for slot in range(n_demands):
+        d = dataclasses.replace(
+            DEMAND,
+            id=slot + 1,
+            region=str(rng.choice(places)),
+            on_site=bool(rng.random() < 0.5),
+            accepted_origins=frozenset(rng.choice(origins, size=int(rng.integers(0, 3)), replace=False).tolist()),
+        )
+        demands.set(slot, d, regions, int(rng.integers(0, 4)))
+    w = ScoreWeights(*rng.uniform([6, 0, 0, 0, 0, 0, 0], [10, 1, 1, 1, 1, 1, 1])).normalised()
+    checked = 0
+    for d_slot in range(n_demands):
+        slots = rng.permutation(n_experts)[: int(rng.integers(1, n_experts))]
+        m = slots.size
+        args = (rng.random(m), rng.random(m), rng.random(m) < 0.1, w, rng.random(m) < 0.05)
+        for got, want in (
+            (
+                score_pairs(demands, d_slot, experts, slots, *args),
+                _reference_score_pairs(demands, d_slot, experts, slots, *args),
+            ),
+            (
+                score_pairs(demands, slots % n_demands, experts, d_slot, *args),
+                _reference_score_pairs(demands, slots % n_demands, experts, d_slot, *args),
+            ),
+        ):
+            assert np.array_equal(got.score, want[0])
+            assert np.array_equal(got.components, want[1])
+            assert np.array_equal(got.excluded, want[2])
+            checked += m
+    assert checked > 10_000
