@@ -43,3 +43,11 @@ def test_a_path_no_route_answers_is_a_404_problem(client) -> None:
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_documentation_lists_every_tag_in_its_own_order(app) -> None:
+    document = app.openapi()
+    listed = [tag["name"] for tag in document["tags"]]
+    used = {tag for item in document["paths"].values() for op in item.values() for tag in op.get("tags", ())}
+    assert sorted(listed) == sorted(used)
+    assert listed[:3] == ["enterprises", "demands", "experts"] and listed[-1] == "health"
