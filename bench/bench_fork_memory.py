@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return step
 
     def read_prepared() -> None:
-        for profile in list(matcher._profiles.values()):
+        for expert in experts:
+            profile = matcher._profile(expert)
             _ = [len(part.text) for part in profile.parts], profile.part_terms, profile.part_weights, profile.text
 
     def read_records() -> None:
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = {
         f"{len(asked):,} demand pages and {len(specialists):,} specialist pages without explanations": pages(False),
         f"{len(asked):,} demand pages and {len(specialists):,} specialist pages with explanations": pages(True),
-        f"prepared explanation data of {len(matcher._profiles):,} specialists read": read_prepared,
+        f"prepared explanation data of {len(matcher._packed):,} specialists read": read_prepared,
         f"{len(experts):,} specialist records read": read_records,
         f"{len(asked):,} demand texts encoded": encode_demands,
     }

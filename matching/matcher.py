@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from matching.explain import occurs, occurs_normalised, showable
 from matching.index import Aggregation, TextIndex, top_k_order
 from matching.latent import LatentModel, LatentTable, blend
+from matching.profiles import Profile, ProfileStore
 from matching.records import DemandProfile, ExpertProfile
 from matching.regions import province_names
 from matching.scoring import (
@@ -49,7 +50,7 @@ from matching.scoring import (
     round_score,
     score_pairs,
 )
-from matching.text import AnalyzerMode, Encoded, Part, TextVectorizer, normalise_text, split_parts
+from matching.text import AnalyzerMode, Encoded, TextVectorizer, normalise_text, split_parts
 
 EXPERT_FIELD_WEIGHTS = {"fields": 1.0, "keywords": 1.0, "title": 0.5, "bio": 1.0, "achievements": 1.0}
 DEMAND_FIELD_WEIGHTS = {"title": 1.0, "keywords": 1.0, "industry": 1.0, "description": 1.0}
@@ -144,18 +145,6 @@ class _Keywords:
     norms: list[str]
     start: list[int]
     terms: np.ndarray
-
-
-@dataclass(frozen=True, slots=True)
-class _Profile:
-    """A specialist's explanation data: their parts as flat CSR entries and their normalised text."""
-
-    key: tuple
-    parts: list[Part]
-    part_len: np.ndarray  # entries per part
-    part_terms: np.ndarray
-    part_weights: np.ndarray
-    text: str
 
 
 @dataclass(slots=True)
@@ -298,7 +287,8 @@ class Matcher:
             for slot, d in enumerate(demands):
                 self._store_demand(slot, d, int(ind_len[slot]))
             self._fit_latent(enc.X, n_e)
-            self._profiles: OrderedDict[int, _Profile] = OrderedDict()
+            self._profiles: OrderedDict[int, Profile] = OrderedDict()
+            self._packed = ProfileStore.empty()
             self._surfaces_memo: OrderedDict[tuple, _Surfaces] = OrderedDict()
             self._word_memo: dict[str, np.ndarray] = {}
         return self
@@ -424,6 +414,7 @@ class Matcher:
             self._store_expert(slot, expert)
             self._store_latent(self._expert_latent, slot, enc.X)
             self._profiles.pop(expert.id, None)
+            self._packed.forget(expert.id)
             self._maybe_compact(index, self._expert_table, self._expert_latent)
 
     def remove_expert(self, expert_id: int) -> bool:
@@ -436,6 +427,7 @@ class Matcher:
             self._forget_pairs(p)
             self.expert_index_.remove(expert_id)
             self._profiles.pop(expert_id, None)
+            self._packed.forget(expert_id)
             self._maybe_compact(self.expert_index_, self._expert_table, self._expert_latent)
             return True
 
@@ -848,7 +840,9 @@ class Matcher:
         if not records:
             return []
         rows = [self._pair_terms(d, e, q, query_is_demand, vector) for d, e in records]
-        profiles = [self._profile(e) for _, e in records]
+        by_id = {e.id: e for _, e in records}
+        known = {i: self._profile(e) for i, e in by_id.items()}  # a specialist's page has one profile, once
+        profiles = [known[e.id] for _, e in records]
         own = _query_text(q.record)
         others = [p.text for p in profiles] if query_is_demand else [_query_text(d) for d, _ in records]
         matched = self._matched_terms(q, [e if query_is_demand else d for d, e in rows], query_is_demand, own, others)
@@ -898,20 +892,26 @@ class Matcher:
             self._word_memo[word] = ids
         return ids
 
-    def _profile(self, expert: ExpertProfile) -> _Profile:
-        """A specialist's tokenised parts and normalised text, cached until their text changes."""
+    def _profile(self, expert: ExpertProfile) -> Profile:
+        """A specialist's tokenised parts and normalised text: prepared in advance, else cached until their text
+        changes."""
         key = _text_key(expert, EXPERT_TEXT_FIELDS)
         cached = self._profiles.get(expert.id)
         if cached is not None and cached.key == key:
             self._profiles.move_to_end(expert.id)
             return cached
+        # a stored record's packed row is current while alive (a text change forgets it); another record's text is
+        # compared by digest
+        packed = self._packed.get(expert.id, None if self.experts_.get(expert.id) is expert else key)
+        if packed is not None:
+            return packed
         (profile,) = self._new_profiles([expert])
         self._profiles[expert.id] = profile
         while len(self._profiles) > self.explain_cache:
             self._profiles.popitem(last=False)
         return profile
 
-    def _new_profiles(self, experts: Sequence[ExpertProfile], n_jobs: int | None = None) -> list[_Profile]:
+    def _new_profiles(self, experts: Sequence[ExpertProfile], n_jobs: int | None = None) -> list[Profile]:
         """Specialists' explanation data, computed: their parts encoded in one pass (each part's row is the same
         whether encoded alone or among others)."""
         parts = [split_parts(expert_doc(e)) for e in experts]
@@ -926,24 +926,31 @@ class Matcher:
                 "\n".join([*expert.fields, *expert.keywords, expert.title, expert.bio, expert.achievements])
             )
             key = _text_key(expert, EXPERT_TEXT_FIELDS)
-            out.append(_Profile(key, ps, np.diff(ptr[a : b + 1]), indices[lo:hi].copy(), data[lo:hi].copy(), text))
+            out.append(Profile(key, ps, np.diff(ptr[a : b + 1]), indices[lo:hi].copy(), data[lo:hi].copy(), text))
             row = b
         return out
 
     def prepare_explanations(self, n_jobs: int | None = None, chunk: int = 5000) -> int:
-        """Compute the explanation data of every specialist not cached yet (up to ``explain_cache`` in all), in
-        passes of ``chunk`` specialists tokenised on ``n_jobs`` processes; returns how many were added.
+        """Compute the explanation data of every specialist not prepared yet (up to ``explain_cache`` in all), in
+        passes of ``chunk`` specialists tokenised on ``n_jobs`` processes, and pack it in flat arrays; returns how
+        many were added.
 
         A supervisor calls it before forking its workers: they then share this data instead of each working it
-        out on the first question that explains a specialist (about 0.8 ms a profile)."""
+        out on the first question that explains a specialist (about 0.8 ms a profile), and, as reading the arrays
+        writes to none of their pages, keep sharing it as they explain."""
         self._check()
         with self._lock:
-            room = max(0, self.explain_cache - len(self._profiles))
-            todo = [e for e in self.experts_.values() if e.id not in self._profiles][:room]
+            room = max(0, self.explain_cache - len(self._packed))
+            todo = [e for e in self.experts_.values() if e.id not in self._packed][:room]
+            packs = [self._packed]
             for start in range(0, len(todo), chunk):
                 batch = todo[start : start + chunk]
-                for expert, profile in zip(batch, self._new_profiles(batch, n_jobs), strict=True):
-                    self._profiles[expert.id] = profile
+                profiles = self._new_profiles(batch, n_jobs)
+                packs.append(ProfileStore.pack([(e.id, p) for e, p in zip(batch, profiles, strict=True)]))
+            if todo:
+                self._packed = ProfileStore.concat(packs)
+                for expert in todo:
+                    self._profiles.pop(expert.id, None)  # served from the packed copy now
             return len(todo)
 
     def _surfaces(self, q: _Query, query_is_demand: bool) -> _Surfaces:
@@ -1117,7 +1124,7 @@ def _query_text(record: ExpertProfile | DemandProfile) -> str:
     return normalise_text("\n".join(parts))
 
 
-def _missing_keywords(keywords: _Keywords, profile: _Profile, e_ids: np.ndarray) -> list[str]:
+def _missing_keywords(keywords: _Keywords, profile: Profile, e_ids: np.ndarray) -> list[str]:
     """The demand's keywords that the specialist's profile covers neither in its text nor in its terms."""
     todo = [k for k, norm in enumerate(keywords.norms) if not occurs(norm, profile.text)]
     if not todo:
@@ -1127,7 +1134,7 @@ def _missing_keywords(keywords: _Keywords, profile: _Profile, e_ids: np.ndarray)
     return [keywords.words[k] for k in todo if not (s[k + 1] > s[k] and all(has[s[k] : s[k + 1]]))]
 
 
-def _evidence(profiles: list[_Profile], demands: list[_Terms], n_terms: int) -> list[Evidence | None]:
+def _evidence(profiles: list[Profile], demands: list[_Terms], n_terms: int) -> list[Evidence | None]:
     """For each specialist, the part of their profile (field item or sentence) closest to their pair's demand."""
     sizes = [p.part_terms.size for p in profiles]
     owner = np.repeat(np.arange(len(profiles)), sizes)

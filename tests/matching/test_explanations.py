@@ -269,7 +269,7 @@ def test_explanation_data_prepared_in_advance_gives_the_same_pages_and_follows_e
     prepared, lazy = Matcher().fit(experts, demands), Matcher().fit(experts, demands)
     prepared.vectorizer_.chunk_size = 100  # so that the demo's parts are tokenised on two processes
     assert prepared.prepare_explanations(n_jobs=2, chunk=max(1, len(experts) // 3)) == len(experts)
-    assert set(prepared._profiles) == {p.id for p in experts}
+    assert set(prepared._packed) == {p.id for p in experts} and not prepared._profiles
     assert prepared.prepare_explanations() == 0  # nothing left to do
 
     def pages(m: Matcher) -> list:
@@ -283,4 +283,4 @@ def test_explanation_data_prepared_in_advance_gives_the_same_pages_and_follows_e
         m.upsert_expert(edited)
     assert pages(prepared) == pages(lazy)
     bounded = Matcher(explain_cache=5).fit(experts, demands)
-    assert bounded.prepare_explanations() == 5 and len(bounded._profiles) == 5
+    assert bounded.prepare_explanations() == 5 and len(bounded._packed) == 5

@@ -153,8 +153,9 @@ def test_the_supervisor_prepares_every_specialist_s_explanations_before_forking(
 
     assert SharedIndex(app, settings).build()
     matcher = app.state.shared_index.matcher
-    assert len(matcher.experts_) >= 3 and set(matcher._profiles) == set(matcher.experts_)
+    assert len(matcher.experts_) >= 3 and set(matcher._packed) == set(matcher.experts_)
     # turned off: a quicker start, and each worker works the data out on first use (warm_up's two one-item pages
     # explain at most two specialists)
     assert SharedIndex(app, settings.model_copy(update={"prepare_explanations": False})).build()
-    assert app.state.shared_index.matcher is not matcher and len(app.state.shared_index.matcher._profiles) <= 2
+    unprepared = app.state.shared_index.matcher
+    assert unprepared is not matcher and len(unprepared._profiles) <= 2 and len(unprepared._packed) == 0
