@@ -134,7 +134,16 @@ class _Surfaces:
     word_of: np.ndarray  # the word of each entry
     rank: np.ndarray  # each word's place in tie-break order (longer first, then alphabetical)
     norms: list[str]  # each word normalised, as the truth rules read it
-    in_own: list[bool | None]  # whether each word occurs in the query side's own text (filled as asked)
+    in_own: bytearray  # whether each word occurs in the query side's own text: 0 not asked yet, 1 no, 2 yes
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """A readable word, normalised as the truth rules read it, and the distinct vocabulary ids of its tokens."""
+
+    word: str
+    norm: str
+    ids: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +299,7 @@ class Matcher:
             self._profiles: OrderedDict[int, Profile] = OrderedDict()
             self._packed = ProfileStore.empty()
             self._surfaces_memo: OrderedDict[tuple, _Surfaces] = OrderedDict()
-            self._word_memo: dict[str, np.ndarray] = {}
+            self._word_memo: dict[str, _Word] = {}
         return self
 
     def _fit_latent(self, X: sp.csr_matrix, n_experts: int) -> None:
@@ -882,15 +891,20 @@ class Matcher:
         """Size of the fitted vocabulary (term ids are below it)."""
         return len(self.vectorizer_.vocabulary_)
 
-    def _word_ids(self, word: str) -> np.ndarray:
-        """Distinct vocabulary ids of a word's tokens, memoised: the same words recur across queries."""
-        ids = self._word_memo.get(word)
-        if ids is None:
+    def _word(self, word: str) -> _Word:
+        """A word as one shared object, normalised, with the distinct vocabulary ids of its tokens; memoised: the
+        same words recur across queries, and each remembered query then holds references, not copies."""
+        known = self._word_memo.get(word)
+        if known is None:
             if len(self._word_memo) >= WORD_MEMO:
                 self._word_memo.clear()
             ids = _ids(self.vectorizer_.analyzer_(word), self.vectorizer_.vocabulary_)
-            self._word_memo[word] = ids
-        return ids
+            known = self._word_memo[word] = _Word(word, _same_or(word, normalise_text(word).strip()), ids)
+        return known
+
+    def _word_ids(self, word: str) -> np.ndarray:
+        """Distinct vocabulary ids of a word's tokens (memoised)."""
+        return self._word(word).ids
 
     def _profile(self, expert: ExpertProfile) -> Profile:
         """A specialist's tokenised parts and normalised text: prepared in advance, else cached until their text
@@ -976,27 +990,28 @@ class Matcher:
             if query_is_demand
             else [" ".join(rec.fields), rec.title, rec.bio, rec.achievements]  # type: ignore[union-attr]
         )
-        seen: dict[str, np.ndarray] = {}
+        seen: dict[str, _Word] = {}
         for kw in rec.keywords:
             kw = kw.strip()
             if kw and kw not in seen:
-                seen[kw] = self._word_ids(kw)
+                seen[kw] = self._word(kw)
         for text in texts:
             for word in self.vectorizer_.analyzer_.surface_words(text):
                 if word not in seen:
-                    seen[word] = self._word_ids(word)
-        words = [w for w, ids in seen.items() if ids.size]
-        start, terms = _flatten([seen[w] for w in words])
-        rank = np.empty(len(words), dtype=np.int64)
+                    seen[word] = self._word(word)
+        known = [w for w in seen.values() if w.ids.size]
+        words = [w.word for w in known]
+        start, terms = _flatten([w.ids for w in known])
+        rank = np.empty(len(words), dtype=np.int32)
         rank[sorted(range(len(words)), key=lambda k: (-len(words[k]), words[k]))] = np.arange(len(words))
         return _Surfaces(
             words=words,
             start=start,
             terms=terms,
-            word_of=np.repeat(np.arange(len(words)), np.diff(start)),
+            word_of=np.repeat(np.arange(len(words), dtype=np.int32), np.diff(start)),
             rank=rank,
-            norms=[_same_or(w, normalise_text(w).strip()) for w in words],
-            in_own=[None] * len(words),
+            norms=[w.norm for w in known],
+            in_own=bytearray(len(words)),
         )
 
     def _matched_terms(
@@ -1058,10 +1073,9 @@ class Matcher:
         norm = sf.norms[w]
         if not showable(norm):
             return False
-        in_own = sf.in_own[w]
-        if in_own is None:
-            in_own = sf.in_own[w] = occurs_normalised(norm, own)
-        return in_own and occurs_normalised(norm, other)
+        if not sf.in_own[w]:
+            sf.in_own[w] = 2 if occurs_normalised(norm, own) else 1
+        return sf.in_own[w] == 2 and occurs_normalised(norm, other)
 
     def _keywords(self, demand: DemandProfile, q: _Query, query_is_demand: bool) -> _Keywords:
         """The demand's non-blank keywords, normalised and as vocabulary ids (once per query when it asks)."""

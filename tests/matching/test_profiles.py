@@ -91,6 +91,19 @@ def test_joined_stores_serve_the_newest_row_and_drop_forgotten_ones(
     assert joined.get(c.id, _text_key(c, EXPERT_TEXT_FIELDS)) is None
 
 
+@pytest.mark.parametrize("offset", [0, 10**12, -(10**6)])
+def test_ids_far_apart_or_negative_are_found_as_well(fitted: tuple[Matcher, list[ExpertProfile]], offset: int) -> None:
+    matcher, experts = fitted
+    chosen = experts[1:6]
+    computed = matcher._new_profiles(chosen)
+    ids = [e.id * 7919 + offset for e in chosen]
+    store = ProfileStore.pack(list(zip(ids, computed, strict=True))[::-1])
+    for i, expert, profile in zip(ids, chosen, computed, strict=True):
+        _same(store.get(i, _text_key(expert, EXPERT_TEXT_FIELDS)), profile)  # type: ignore[arg-type]
+        assert i + 1 not in store and i - 1 not in store
+    assert sorted(store) == sorted(ids)
+
+
 def test_prepared_matcher_reads_explanations_from_flat_arrays_and_follows_edits_and_removals() -> None:
     experts, demands, _ = demo()
     matcher = Matcher().fit(experts, demands)
