@@ -220,7 +220,7 @@ class ProfileStore:
             return None
         return self._profile(row, key)
 
-    def _profile(self, row: int, key: tuple) -> Profile:
+    def _profile(self, row: int, key: tuple | None) -> Profile:
         """Row ``row`` as a profile (arrays are views of the store's)."""
         p0, p1 = self.part_ptr[row : row + 2].tolist()
         e0, e1 = self.entry_ptr[p0].item(), self.entry_ptr[p1].item()
