@@ -944,14 +944,16 @@ class Matcher:
             row = b
         return out
 
-    def prepare_explanations(self, n_jobs: int | None = None, chunk: int = 5000) -> int:
+    def prepare_explanations(self, n_jobs: int | None = None, chunk: int = 1000) -> int:
         """Compute the explanation data of every specialist not prepared yet (up to ``explain_cache`` in all), in
         passes of ``chunk`` specialists tokenised on ``n_jobs`` processes, and pack it in flat arrays; returns how
         many were added.
 
         A supervisor calls it before forking its workers: they then share this data instead of each working it
         out on the first question that explains a specialist (about 0.8 ms a profile), and, as reading the arrays
-        writes to none of their pages, keep sharing it as they explain."""
+        writes to none of their pages, keep sharing it as they explain. Passes of 1,000 rather than 5,000 leave
+        less free space scattered in the heap the workers inherit, where their own allocations would copy pages
+        (a forked worker ranking without explaining: about 16 MiB its own instead of 24, at 10,000 specialists)."""
         self._check()
         with self._lock:
             room = max(0, self.explain_cache - len(self._packed))
