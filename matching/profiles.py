@@ -98,18 +98,13 @@ class ProfileStore:
         self.part_text_ptr, self.part_text = part_text_ptr, part_text  # parts' texts, UTF-8
         self.text_ptr, self.text = text_ptr, text  # rows' normalised texts, UTF-8
         self.part_len = np.diff(entry_ptr).astype(np.int32)  # entries per part
-        # the newest row of each id serves it (older rows are superseded): ids in ascending order with their rows,
-        # and, as database keys are dense, also a table of rows by id
+        # the newest row of each id serves it (older rows are superseded): ids in ascending order with their rows
         order = np.argsort(ids, kind="stable")
         newest = np.ones(ids.size, dtype=bool)
         newest[:-1] = ids[order[:-1]] != ids[order[1:]]
         self._ids, self._rows = ids[order[newest]], order[newest]
         self.alive = np.zeros(ids.size, dtype=bool)
         self.alive[self._rows] = True
-        dense = self._ids.size > 0 and self._ids[0] >= 0 and self._ids[-1] < 4 * self._ids.size + 4096
-        self._row_by_id = np.full(int(self._ids[-1]) + 1 if dense else 0, -1, dtype=np.int32)
-        if dense:
-            self._row_by_id[self._ids] = self._rows
 
     @classmethod
     def empty(cls) -> ProfileStore:
@@ -202,12 +197,11 @@ class ProfileStore:
 
     def _row(self, expert_id: int) -> int | None:
         """The newest row of a specialist, if it is alive."""
-        if 0 <= expert_id < self._row_by_id.size:
-            row = self._row_by_id[expert_id].item()
-        else:
-            pos = self._ids.searchsorted(expert_id).item()
-            row = self._rows[pos].item() if pos < self._ids.size and self._ids[pos] == expert_id else -1
-        return row if row >= 0 and self.alive[row] else None
+        pos = self._ids.searchsorted(expert_id).item()
+        if pos == self._ids.size or self._ids[pos] != expert_id:
+            return None
+        row = self._rows[pos].item()
+        return row if self.alive[row] else None
 
     def __contains__(self, expert_id: object) -> bool:
         return isinstance(expert_id, int) and self._row(expert_id) is not None
