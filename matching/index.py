@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from matching.retrieval.postings import LUT, Postings, Rows, taat, taat_top_k, top_k_taat
+from matching.retrieval.postings import LUT, PAGE_BITS, Postings, Rows, taat, taat_top_k, top_k_taat
 from matching.text import Document, Encoded, TextVectorizer, split_parts
 
 Aggregation = Literal["document", "best_part"]
@@ -92,7 +92,9 @@ class _Segment:
         if q.nnz == 0 or self.rows.n_rows == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         p = self.post
-        return taat(p.ptr, p.doc, p.val, LUT, q.indices, q.data, self.rows.n_rows, _NO_ALIVE, False)
+        return taat(
+            p.runs, p.low, p.val, LUT, p.tmax, p.page_bits, q.indices, q.data, self.rows.n_rows, _NO_ALIVE, False
+        )
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array of the segment by a file name."""
@@ -105,17 +107,17 @@ class _Segment:
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], n_terms: int) -> _Segment:
         """A segment over saved arrays (e.g. memory-mapped)."""
         rows = Rows(*(arrays[f"rows.{k}"] for k in ("indptr", "indices", "data", "norm2")), n_terms)
-        post = Postings(*(arrays[f"post.{k}"] for k in ("ptr", "doc", "val", "tmax")))
+        post = Postings.from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("post.")})
         return cls(rows, post, arrays["owner"])
 
 
 _NO_ALIVE = np.zeros(0, dtype=bool)
 
 
-def _segment(X: sp.csr_matrix, owner: np.ndarray) -> _Segment:
+def _segment(X: sp.csr_matrix, owner: np.ndarray, page_bits: int = PAGE_BITS) -> _Segment:
     """Build a segment: compact rows, then postings by a counting sort."""
     rows = Rows.from_csr(X)
-    return _Segment(rows, Postings.from_rows(rows), np.asarray(owner, dtype=np.int64))
+    return _Segment(rows, Postings.from_rows(rows, page_bits), np.asarray(owner, dtype=np.int64))
 
 
 class TextIndex:
@@ -135,6 +137,7 @@ class TextIndex:
         max_chunk_postings: int = 4_000_000,
         n_threads: int = 2,
         full_listing_volume: float = 8.0,
+        page_bits: int = PAGE_BITS,
     ) -> None:
         self.vectorizer = vectorizer
         self.prefit = prefit
@@ -147,6 +150,7 @@ class TextIndex:
         self.max_chunk_postings = max_chunk_postings
         self.n_threads = n_threads
         self.full_listing_volume = full_listing_volume
+        self.page_bits = page_bits
 
     # ------------------------------------------------------------------ fitting
     def fit(self, ids: Sequence[int], docs: Iterable[Document]) -> TextIndex:
@@ -201,7 +205,9 @@ class TextIndex:
         else:
             X, owner = self._parts(docs or [], np.arange(n, dtype=np.int64))
             self._main = self._segment(X, owner)
-        self._pmain = _segment(enc.presence, np.arange(n, dtype=np.int64)) if enc.presence is not None else None
+        self._pmain = (
+            _segment(enc.presence, np.arange(n, dtype=np.int64), self.page_bits) if enc.presence is not None else None
+        )
         self._delta_rows: list[sp.csr_matrix] = []
         self._delta_owner: list[np.ndarray] = []
         self._pdelta_rows: list[sp.csr_matrix] = []
@@ -217,7 +223,7 @@ class TextIndex:
 
     def _segment(self, X: sp.csr_matrix, owner: np.ndarray) -> _Segment:
         """A main segment."""
-        return _segment(X, owner)
+        return _segment(X, owner, self.page_bits)
 
     def _parts(self, docs: Sequence[Document], slots: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         """Encode documents part by part (best_part aggregation), scaled by field weight."""
@@ -355,7 +361,7 @@ class TextIndex:
         if self._pmain is not None:
             P_all = sp.vstack([self._pmain.X, *self._pdelta_rows], format="csr", dtype=np.float32)
             self._pmain = None
-            self._pmain = _segment(P_all[kept], np.arange(kept.size, dtype=np.int64))
+            self._pmain = _segment(P_all[kept], np.arange(kept.size, dtype=np.int64), self.page_bits)
         self._ids_buf = self.ids_[kept]
         self._alive_buf = np.ones(kept.size, dtype=bool)
         self._n = kept.size
@@ -411,7 +417,7 @@ class TextIndex:
         for name, arr in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
         meta = {
-            "format": 1,
+            "format": 2,
             "aggregation": self.aggregation,
             "presence_fields": list(self.presence_fields),
             "n_terms": int(self.n_terms_),
@@ -437,8 +443,8 @@ class TextIndex:
         process of the host that opens them (the page cache holds one copy). Writes go to a private delta."""
         src = Path(path)
         meta = json.loads((src / "meta.json").read_text())
-        if meta.get("format") != 1:
-            raise ValueError(f"unknown index format in {src}")
+        if meta.get("format") != 2:
+            raise ValueError(f"unknown index format in {src} (saved by another version: build and save it again)")
         with open(src / "vectorizer.pkl", "rb") as fh:
             vectorizer = pickle.load(fh)  # noqa: S301 - written by save() on this host
         mode = "r" if mmap else None
@@ -486,10 +492,10 @@ class TextIndex:
             seg = pseg = None
             if self._delta_rows:
                 X = sp.vstack(self._delta_rows, format="csr", dtype=np.float32)
-                seg = _segment(X, np.concatenate(self._delta_owner))
+                seg = _segment(X, np.concatenate(self._delta_owner), self.page_bits)
                 if self._pdelta_rows:
                     P = sp.vstack(self._pdelta_rows, format="csr", dtype=np.float32)
-                    pseg = _segment(P, np.asarray(self._pdelta_owner, dtype=np.int64))
+                    pseg = _segment(P, np.asarray(self._pdelta_owner, dtype=np.int64), self.page_bits)
             self._delta_cache = (seg, pseg)
         return self._delta_cache
 
@@ -544,8 +550,7 @@ class TextIndex:
         """Whether the query's terms have so many postings per document that scoring them all beats pruning
         (`full_listing_volume`; measured on long demands: as fast at 100,000 profiles, twice as fast at 1,000,000)."""
         main = self._main
-        ptr = main.post.ptr
-        volume = int((ptr[q.indices + 1] - ptr[q.indices]).sum()) if q.nnz else 0
+        volume = int(main.post.df(q.indices).sum()) if q.nnz else 0
         return volume >= self.full_listing_volume * max(1, main.rows.n_rows)
 
     def _finish_top(self, slots: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -565,10 +570,12 @@ class TextIndex:
         if full is None:
             full = self._full_listing_pays(q)
         if full:
-            slots, vals = taat_top_k(p.ptr, p.doc, p.val, LUT, q.indices, q.data, r.n_rows, self.alive_, self.ids_, k)
+            slots, vals = taat_top_k(
+                p.runs, p.low, p.val, LUT, p.tmax, p.page_bits, q.indices, q.data, r.n_rows, self.alive_, self.ids_, k
+            )
         else:
             slots, vals, _ = top_k_taat(
-                p.ptr, p.doc, p.val, p.tmax, LUT, q.indices, q.data, r.indptr, r.indices, r.data, r.norm2,
+                p.runs, p.low, p.val, p.tmax, p.page_bits, LUT, q.indices, q.data, r.indptr, r.indices, r.data, r.norm2,
                 main.max_norm, self.alive_, self.ids_, k, r.n_rows, self._qdense(),
             )  # fmt: skip
         seg, _ = self._delta()

@@ -1,10 +1,16 @@
 """Compact rows and postings of a segment, and the compiled kernels that query them.
 
 Layout. A segment's rows are CSR arrays (``indptr`` int64, ``indices`` int32, ``data`` float16 kept as their
-uint16 bit patterns); its postings are the same entries term-major (``ptr`` int64, ``doc`` int32 row numbers
-ascending within a term, ``val`` uint16 float16 bits) with each term's largest weight (``tmax``). Six bytes an
-entry each way instead of eight: the stored weights *are* float16 (relative rounding at most 2**-11), both
-copies hold the very same values, so scores computed from either agree bit for bit.
+uint16 bit patterns); its postings are the same entries term-major and, within a term, split into runs by page
+of 65,536 rows (``runs`` int64: run (t, g) of term t and page g starts at ``runs[t * n_pages + g]``; ``low``
+uint16, the row's number within its page, ascending within a run; ``val`` uint16 float16 bits), with each
+term's largest weight (``tmax``). Six bytes an entry in the rows, four in the postings: the stored weights *are*
+float16 (relative rounding at most 2**-11), both copies hold the very same values, so scores computed from
+either agree bit for bit.
+
+Why pages. A row number needs four bytes, its place in a page two; and a query read page by page adds into an
+accumulator of one page (512 KiB) instead of one of every row. Measured on long demands over 100,000 profiles
+(2.3 million postings a query): the full listing 2.94 -> 2.2-2.4 ms, the postings a third smaller.
 
 Exact rescoring sums in float64 in ascending term order — the order of a brute-force ``X @ q`` — and so does the
 full listing (:func:`taat`), so the pruned top-k (:func:`top_k_taat`), the listing and a brute-force sparse
@@ -18,6 +24,7 @@ stops reading the long, low-weight postings of common terms as soon as they can 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numba
@@ -93,62 +100,103 @@ class Rows:
         return float(np.sqrt(self.norm2.max())) if self.norm2.size else 0.0
 
 
+PAGE_BITS = 16
+"""Rows per page of the postings, as a power of two (a row's number within its page fits in a uint16)."""
+
+
+def n_pages(n_rows: int, page_bits: int = PAGE_BITS) -> int:
+    """Pages that hold ``n_rows`` rows (at least one)."""
+    return max(1, (n_rows + (1 << page_bits) - 1) >> page_bits)
+
+
 @dataclass(slots=True)
 class Postings:
-    """Term-major copy of a segment's rows with each term's largest weight."""
+    """Term-major copy of a segment's rows in runs by page (see the module's docstring), with each term's
+    largest weight."""
 
-    ptr: np.ndarray
-    doc: np.ndarray
+    runs: np.ndarray
+    low: np.ndarray
     val: np.ndarray
     tmax: np.ndarray
+    page_bits: int = PAGE_BITS
+
+    @property
+    def n_pages(self) -> int:
+        """Pages each term's postings are split into."""
+        return (self.runs.size - 1) // max(self.tmax.size, 1) if self.tmax.size else 1
 
     @classmethod
-    def from_rows(cls, rows: Rows) -> Postings:
+    def from_rows(cls, rows: Rows, page_bits: int = PAGE_BITS) -> Postings:
         """Build postings from rows by a counting sort (no float32 transpose is ever made)."""
+        if not 1 <= page_bits <= 16:
+            raise ValueError("page_bits must be between 1 and 16 (a row's place in its page is a uint16)")
         n_terms = rows.n_terms
-        counts = np.bincount(rows.indices, minlength=n_terms)[:n_terms]
-        ptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(counts, out=ptr[1:])
-        doc = np.empty(rows.nnz, dtype=np.int32)
+        pages = n_pages(rows.n_rows, page_bits)
+        runs = np.zeros(n_terms * pages + 1, dtype=np.int64)
+        np.cumsum(_run_lengths(rows.indptr, rows.indices, n_terms, pages, page_bits), out=runs[1:])
+        low = np.empty(rows.nnz, dtype=np.uint16)
         val = np.empty(rows.nnz, dtype=np.uint16)
-        _transpose(rows.indptr, rows.indices, rows.data, ptr, doc, val)
+        _transpose(rows.indptr, rows.indices, rows.data, runs, low, val, pages, page_bits)
         tmax = np.zeros(n_terms, dtype=np.float32)
-        _term_max(ptr, val, LUT, tmax)
-        return cls(ptr, doc, val, tmax)
+        _term_max(runs, val, LUT, tmax, pages)
+        return cls(runs, low, val, tmax, page_bits)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays to save, by name."""
         return {
-            "ptr": self.ptr,
-            "doc": self.doc,
+            "runs": self.runs,
+            "low": self.low,
             "val": self.val,
             "tmax": self.tmax,
+            "page_bits": np.array([self.page_bits], dtype=np.int64),
         }
 
-    def df(self) -> np.ndarray:
-        """Postings per term."""
-        return np.diff(self.ptr)
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Postings:
+        """Postings over saved arrays (e.g. memory-mapped)."""
+        return cls(arrays["runs"], arrays["low"], arrays["val"], arrays["tmax"], int(arrays["page_bits"][0]))
+
+    def df(self, terms: np.ndarray | None = None) -> np.ndarray:
+        """Postings per term (of the given terms, or of every term)."""
+        starts = self.runs[:: self.n_pages]
+        if terms is None:
+            return np.diff(starts)
+        terms = np.asarray(terms, dtype=np.int64)
+        return starts[terms + 1] - starts[terms]
 
 
 @numba.njit(cache=True, nogil=True)
-def _transpose(indptr, indices, data, ptr, doc, val):  # noqa: ANN001, ANN202
-    """Scatter row entries term-major; rows are visited in order, so each term's rows ascend."""
-    cur = ptr[:-1].copy()
+def _run_lengths(indptr, indices, n_terms, pages, page_bits):  # noqa: ANN001, ANN202
+    """Entries of each (term, page) run."""
+    counts = np.zeros(n_terms * pages, dtype=np.int64)
     for r in range(indptr.size - 1):
+        g = r >> page_bits
         for p in range(indptr[r], indptr[r + 1]):
-            t = indices[p]
-            c = cur[t]
-            doc[c] = r
-            val[c] = data[p]
-            cur[t] = c + 1
+            counts[indices[p] * pages + g] += 1
+    return counts
 
 
 @numba.njit(cache=True, nogil=True)
-def _term_max(ptr, val, lut, tmax):  # noqa: ANN001, ANN202
-    """Each term's largest weight."""
-    for t in range(ptr.size - 1):
+def _transpose(indptr, indices, data, runs, low, val, pages, page_bits):  # noqa: ANN001, ANN202
+    """Scatter row entries into their (term, page) runs; rows are visited in order, so each run's rows ascend."""
+    cur = runs[:-1].copy()
+    mask = (1 << page_bits) - 1
+    for r in range(indptr.size - 1):
+        g = r >> page_bits
+        for p in range(indptr[r], indptr[r + 1]):
+            key = indices[p] * pages + g
+            c = cur[key]
+            low[c] = r & mask
+            val[c] = data[p]
+            cur[key] = c + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _term_max(runs, val, lut, tmax, pages):  # noqa: ANN001, ANN202
+    """Each term's largest weight (a term's runs are contiguous)."""
+    for t in range(tmax.size):
         best = np.float32(0.0)
-        for p in range(ptr[t], ptr[t + 1]):
+        for p in range(runs[t * pages], runs[(t + 1) * pages]):
             v = lut[val[p]]
             if v > best:
                 best = v
@@ -156,16 +204,21 @@ def _term_max(ptr, val, lut, tmax):  # noqa: ANN001, ANN202
 
 
 @numba.njit(cache=True, nogil=True)
-def taat(ptr, doc, val, lut, qt, qw, n_rows, alive, use_alive):  # noqa: ANN001, ANN201
-    """All rows sharing a term with the query and their scores, term at a time (alive rows only if asked)."""
+def taat(runs, low, val, lut, tmax, page_bits, qt, qw, n_rows, alive, use_alive):  # noqa: ANN001, ANN201
+    """All rows sharing a term with the query and their scores, page by page and within a page term at a time
+    (each row's terms added in query order, as a brute-force product does); alive rows only if asked."""
     acc = np.zeros(n_rows, dtype=np.float64)
-    for j in range(qt.size):
-        t = qt[j]
-        if t < 0 or t >= ptr.size - 1:
-            continue
-        w = np.float64(qw[j])
-        for p in range(ptr[t], ptr[t + 1]):
-            acc[doc[p]] += w * np.float64(lut[val[p]])
+    n_terms = tmax.size
+    pages = (runs.size - 1) // max(n_terms, 1)
+    for g in range(pages):
+        base = g << page_bits
+        for j in range(qt.size):
+            t = qt[j]
+            if t < 0 or t >= n_terms:
+                continue
+            w = np.float64(qw[j])
+            for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
+                acc[base + low[p]] += w * np.float64(lut[val[p]])
     count = 0
     for r in range(n_rows):
         if acc[r] != 0.0 and (not use_alive or alive[r]):
@@ -182,25 +235,33 @@ def taat(ptr, doc, val, lut, qt, qw, n_rows, alive, use_alive):  # noqa: ANN001,
 
 
 @numba.njit(cache=True, nogil=True)
-def taat_top_k(ptr, doc, val, lut, qt, qw, n_rows, alive, ids, k):  # noqa: ANN001, ANN201
+def taat_top_k(runs, low, val, lut, tmax, page_bits, qt, qw, n_rows, alive, ids, k):  # noqa: ANN001, ANN201
     """The k best live rows of the full listing (score desc, id asc) and their scores: :func:`taat` and the
-    choice of the best in one pass, without listing every touched row."""
-    acc = np.zeros(n_rows, dtype=np.float64)
-    for j in range(qt.size):
-        t = qt[j]
-        if t < 0 or t >= ptr.size - 1:
-            continue
-        w = np.float64(qw[j])
-        for p in range(ptr[t], ptr[t + 1]):
-            acc[doc[p]] += w * np.float64(lut[val[p]])
+    choice of the best in one pass, a page at a time, so the accumulator is one page, not every row."""
+    n_terms = tmax.size
+    pages = (runs.size - 1) // max(n_terms, 1)
+    size_of_page = 1 << page_bits
+    acc = np.zeros(min(size_of_page, max(n_rows, 1)), dtype=np.float64)
     hs = np.empty(k, dtype=np.float64)
     hid = np.empty(k, dtype=np.int64)
     hrow = np.empty(k, dtype=np.int64)
     size = 0
-    for r in range(n_rows):
-        s = acc[r]
-        if s != 0.0 and alive[r] and (size < k or _worse(hs[0], hid[0], s, ids[r])):
-            size = _offer(hs, hid, hrow, size, k, s, ids[r], r)
+    for g in range(pages):
+        base = g << page_bits
+        for j in range(qt.size):
+            t = qt[j]
+            if t < 0 or t >= n_terms:
+                continue
+            w = np.float64(qw[j])
+            for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
+                acc[low[p]] += w * np.float64(lut[val[p]])
+        for i in range(min(size_of_page, n_rows - base)):
+            s = acc[i]
+            if s != 0.0:
+                acc[i] = 0.0
+                r = base + i
+                if alive[r] and (size < k or _worse(hs[0], hid[0], s, ids[r])):
+                    size = _offer(hs, hid, hrow, size, k, s, ids[r], r)
     return hrow[:size].copy(), hs[:size].copy()
 
 
@@ -291,10 +352,11 @@ def _may_reach(a, unread2, rest, qrest, theta, slack):  # noqa: ANN001, ANN202
 
 @numba.njit(cache=True, nogil=True)
 def top_k_taat(  # noqa: ANN201
-    ptr,
-    doc,
+    runs,
+    low,
     val,
     tmax,
+    page_bits,
     lut,
     qt,
     qw,
@@ -322,7 +384,9 @@ def top_k_taat(  # noqa: ANN201
     ``qdense`` is a zeroed float64 scratch array of one entry per term (left zeroed on return).
     """
     m = qt.size
-    n_terms = ptr.size - 1
+    n_terms = tmax.size
+    pages = (runs.size - 1) // max(n_terms, 1)
+    mask = (1 << page_bits) - 1
     ub = np.zeros(m, dtype=np.float64)
     for j in range(m):
         t = qt[j]
@@ -337,7 +401,7 @@ def top_k_taat(  # noqa: ANN201
         rest[j] = rest[j + 1] + ub[o]
         if ub[o] > 0.0:
             qrest[j] = qrest[j + 1] + np.float64(qw[o]) * np.float64(qw[o])
-            left[j] = left[j + 1] + ptr[qt[o] + 1] - ptr[qt[o]]
+            left[j] = left[j + 1] + runs[(qt[o] + 1) * pages] - runs[qt[o] * pages]
         else:
             qrest[j] = qrest[j + 1]
             left[j] = left[j + 1]
@@ -364,24 +428,27 @@ def top_k_taat(  # noqa: ANN201
         o = order[j]
         t = qt[o]
         w = np.float64(qw[o])
-        for p in range(ptr[t], ptr[t + 1]):
-            d = doc[p]
-            a = acc[d]
-            if a == 0.0:
-                touched[nt] = d
-                nt += 1
-            v = np.float64(lut[val[p]])
-            a += w * v
-            seen[d] += v * v
-            if a >= gate:
-                a = -np.inf  # decided: rescored exactly (or dead), never offered twice
-                if alive[d]:
-                    size = _offer(hs, hid, hrow, size, k, _row_dot_dense(xptr, xdata, xind, lut, d, qdense), ids[d], d)
-                    if size == k:
-                        theta = hs[0]
-                        gate = theta / slack
-            acc[d] = a
-        read += ptr[t + 1] - ptr[t]
+        for g in range(pages):
+            base = g << page_bits
+            for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
+                d = base + low[p]
+                a = acc[d]
+                if a == 0.0:
+                    touched[nt] = d
+                    nt += 1
+                v = np.float64(lut[val[p]])
+                a += w * v
+                seen[d] += v * v
+                if a >= gate:
+                    a = -np.inf  # decided: rescored exactly (or dead), never offered twice
+                    if alive[d]:
+                        score = _row_dot_dense(xptr, xdata, xind, lut, d, qdense)
+                        size = _offer(hs, hid, hrow, size, k, score, ids[d], d)
+                        if size == k:
+                            theta = hs[0]
+                            gate = theta / slack
+                acc[d] = a
+        read += runs[(t + 1) * pages] - runs[t * pages]
         j += 1
     # candidates: touched rows that the terms left can still lift to θ
     cand = np.empty(nt, dtype=np.int32)
@@ -399,24 +466,27 @@ def top_k_taat(  # noqa: ANN201
         o = order[j]
         t = qt[o]
         w = np.float64(qw[o])
-        a0, a1 = ptr[t], ptr[t + 1]
-        if nc * 16 < a1 - a0:  # few candidates: look each up
+        a0, a1 = runs[t * pages], runs[(t + 1) * pages]
+        if nc * 16 < a1 - a0:  # few candidates: look each up in its page's run
             for i in range(nc):
                 d = cand[i]
-                p = a0 + np.searchsorted(doc[a0:a1], d)
-                if p < a1 and doc[p] == d:
+                r0, r1 = runs[t * pages + (d >> page_bits)], runs[t * pages + (d >> page_bits) + 1]
+                p = r0 + np.searchsorted(low[r0:r1], np.uint16(d & mask))
+                if p < r1 and low[p] == d & mask:
                     v = np.float64(lut[val[p]])
                     acc[d] += w * v
                     seen[d] += v * v
             read += nc
             since += nc
         else:
-            for p in range(a0, a1):
-                d = doc[p]
-                if acc[d] > 0.0:
-                    v = np.float64(lut[val[p]])
-                    acc[d] += w * v
-                    seen[d] += v * v
+            for g in range(pages):
+                base = g << page_bits
+                for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
+                    d = base + low[p]
+                    if acc[d] > 0.0:
+                        v = np.float64(lut[val[p]])
+                        acc[d] += w * v
+                        seen[d] += v * v
             read += a1 - a0
             since += a1 - a0
         j += 1

@@ -98,7 +98,11 @@ def test_top_k_equals_brute_force_on_random_rows(
     ids = rng.permutation(np.arange(10, 10 + X.shape[0]) * 3).tolist()
     # either path of top_k: pruned MaxScore, the full listing, or whichever the postings' volume picks
     volume = float(rng.choice([np.inf, 0.0, 8.0]))
-    index = TextIndex(vectorizer=_Vocabulary(n_terms), min_delta=int(rng.integers(1, 50)), full_listing_volume=volume)
+    # postings in pages of 2..65,536 rows: small pages put a query's rows on many pages, and ties across them
+    pages = {"page_bits": int(rng.choice([1, 3, 6, 16]))}
+    index = TextIndex(
+        vectorizer=_Vocabulary(n_terms), min_delta=int(rng.integers(1, 50)), full_listing_volume=volume, **pages
+    )
     index.fit_encoded(ids, _encoded(X), [{} for _ in ids])
     rows = {i: X[j] for j, i in enumerate(ids)}
     for _ in range(changes):  # upserts (new and replacing) and removals, some compacting
@@ -125,16 +129,19 @@ def test_top_k_equals_brute_force_on_random_rows(
         assert [by_id[d] for d in want_ids] == want_scores.astype(np.float32).tolist()
 
 
+@pytest.mark.parametrize("page_bits", [16, 7])
 @pytest.mark.parametrize("volume", [np.inf, 0.0, 8.0])
 @pytest.mark.parametrize("corpus", ["domains", "zipf"])
-def test_top_k_equals_brute_force_on_generated_profiles(corpus: str, volume: float) -> None:
+def test_top_k_equals_brute_force_on_generated_profiles(corpus: str, volume: float, page_bits: int) -> None:
     gen = Generator(seed=3) if corpus == "domains" else ZipfGenerator(seed=3, vocabulary=20_000)
     experts = list(gen.experts(1500))
     docs = [expert_doc(p) for p in experts]
     vec = TextVectorizer(field_weights=Matcher()._field_weights())
     enc = vec.fit_encode(docs)
     ids = [p.id for p in experts]
-    index = TextIndex(vectorizer=vec, prefit=True, keep_docs=False, min_delta=64, full_listing_volume=volume)
+    index = TextIndex(
+        vectorizer=vec, prefit=True, keep_docs=False, min_delta=64, full_listing_volume=volume, page_bits=page_bits
+    )
     index.fit_encoded(ids, enc, docs)
     rows = {i: enc.X[j] for j, i in enumerate(ids)}
     for j, p in enumerate(gen.experts(120, start=1500)):  # new profiles, then replacements of old ones
@@ -164,12 +171,12 @@ def test_pruning_reads_a_fraction_of_the_postings() -> None:
     for d in gen.demands(20):
         q = index.encode_query(demand_doc(d))
         _, _, read = top_k_taat(
-            post.ptr, post.doc, post.val, post.tmax, LUT, q.indices, q.data,
+            post.runs, post.low, post.val, post.tmax, post.page_bits, LUT, q.indices, q.data,
             r.indptr, r.indices, r.data, r.norm2, index._main.max_norm, index.alive_, index.ids_, 10, r.n_rows,
             index._qdense(),
         )  # fmt: skip
         reads.append(read)
-        postings.append(int(post.df()[q.indices].sum()))
+        postings.append(int(post.df(q.indices).sum()))
     assert sum(reads) < 0.5 * sum(postings)
 
 
@@ -190,12 +197,13 @@ def test_saved_index_opens_memory_mapped_and_answers_the_same(tmp_path: Path) ->
     gen = Generator(seed=6)
     docs = [expert_doc(p) for p in gen.experts(600)]
     vec = TextVectorizer(field_weights=Matcher()._field_weights())
-    index = TextIndex(vectorizer=vec, keep_docs=False, presence_fields=("fields",)).fit(range(600), docs)
+    index = TextIndex(vectorizer=vec, keep_docs=False, presence_fields=("fields",), page_bits=8).fit(range(600), docs)
     index.upsert(5000, docs[3])  # a delta and a tombstone: saving compacts them into the main segment
     index.remove(7)
     path = index.save(tmp_path / "experts")
     shared = TextIndex.open(path)
-    assert isinstance(shared._main.post.doc, np.memmap) and not shared._main.post.doc.flags.writeable
+    assert isinstance(shared._main.post.low, np.memmap) and not shared._main.post.low.flags.writeable
+    assert (shared._main.post.page_bits, shared._main.post.n_pages) == (8, 3)  # 600 rows in pages of 256
     queries = index.vectorizer_.transform([demand_doc(d) for d in gen.demands(15)])
     for i in range(queries.shape[0]):
         a, b = index.top_k(queries[i], 10), shared.top_k(queries[i], 10)
