@@ -17,6 +17,7 @@ the same queries. When ``fixtures/labelled/judgements.json`` exists, the quality
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -98,10 +99,17 @@ def child(args: argparse.Namespace) -> dict:
 
     initialize_jieba()
     rss_before = _peak_rss_mib()
+    building = contextlib.nullcontext()
+    if args.server_heap:
+        from service.heap import large_blocks_mapped
+
+        building = large_blocks_mapped()
+        out["server_heap"] = True
     t0 = time.perf_counter()
-    vec = _vectorizer(args.analyzer, args.jobs, args.previous, args.bilingual)
-    enc = vec.fit_encode(_expert_doc(p) for p in gen.experts(args.size))
-    index = TextIndex(vectorizer=vec, prefit=True, keep_docs=False).fit_encoded(np.arange(1, args.size + 1), enc)
+    with building:
+        vec = _vectorizer(args.analyzer, args.jobs, args.previous, args.bilingual)
+        enc = vec.fit_encode(_expert_doc(p) for p in gen.experts(args.size))
+        index = TextIndex(vectorizer=vec, prefit=True, keep_docs=False).fit_encoded(np.arange(1, args.size + 1), enc)
     out["fit_s"] = time.perf_counter() - t0
     ref = enc.X if args.naive else None  # the vectorizer's own float32 rows, before float16 rounding
     del enc
@@ -412,6 +420,8 @@ def run_child(
         cmd.append("--previous")
     if args.bilingual:
         cmd.append("--bilingual")
+    if args.server_heap:
+        cmd.append("--server-heap")
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=os.environ | {"PYTHONHASHSEED": "0"})
     if res.returncode != 0:
         raise SystemExit(f"child failed:\n{res.stderr[-4000:]}")
@@ -442,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-peers", action="store_true", help="skip bm25s and tantivy")
     ap.add_argument("--previous", action="store_true", help="the text pipeline before issue 10 (speed comparison)")
     ap.add_argument("--bilingual", action="store_true", help="with Chinese-English concepts (speed comparison)")
+    ap.add_argument(
+        "--server-heap",
+        action="store_true",
+        help="build as the server does: blocks of 1 MiB and more mapped apart (service.heap.large_blocks_mapped)",
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+M_TRIM_THRESHOLD = -1
+"""glibc's ``mallopt`` parameter: free memory at the top of a heap beyond this is given back at once."""
+M_MMAP_THRESHOLD = -3
+"""glibc's ``mallopt`` parameter: allocations of at least this many bytes get their own mapping."""
+BUILD_MMAP_THRESHOLD = 1 << 20
+"""While building, blocks of 1 MiB and more are mapped apart, so freeing one gives its pages back at once."""
+SERVING_MMAP_THRESHOLD = 32 << 20
+"""After a build: glibc's own ceiling for its sliding threshold, where that threshold stands once a build has freed
+its large arrays (so serving reuses heap memory for its temporaries instead of mapping and faulting them anew)."""
+TRIM_THRESHOLD = 2 * SERVING_MMAP_THRESHOLD
+"""Set with either: where glibc's sliding trim threshold stands after a build (twice the mmap one). Fixing the mmap
+threshold stops that sliding, and left at its start (128 KiB) the heap gave back and took again its top at almost
+every request: demand pages went from 431 to 394 req/s, first pages from 347 to 222."""
+
+_building = 0
+_building_lock = threading.Lock()
 
 
 @functools.cache
@@ -16,6 +35,42 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return trim
+
+
+@functools.cache
+def _mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt``, looked up once; None without it."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt
+
+
+@contextmanager
+def large_blocks_mapped() -> Iterator[None]:
+    """While a build runs, allocate every block of 1 MiB or more in its own mapping (glibc ``mallopt``; nothing
+    elsewhere), then set the threshold where glibc's sliding one would stand.
+
+    Why: the vectorizer's per-chunk arrays are a few MiB each. Once the build has freed one large array, glibc
+    raises its threshold and serves the later ones from the heap, where freeing leaves them resident. They stay
+    there under the index arrays allocated next, so the build's peak held both (measured: 1,315 -> 942 MiB peak
+    RSS for 200,000 profiles, no slower). Nested and concurrent builds keep the low threshold until the last ends."""
+    global _building
+    mallopt = _mallopt()
+    with _building_lock:
+        _building += 1
+        if mallopt is not None:
+            mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+            mallopt(M_MMAP_THRESHOLD, BUILD_MMAP_THRESHOLD)
+    try:
+        yield
+    finally:
+        with _building_lock:
+            _building -= 1
+            if mallopt is not None and _building == 0:
+                mallopt(M_MMAP_THRESHOLD, SERVING_MMAP_THRESHOLD)
 
 
 def release_free_heap() -> bool:

@@ -66,7 +66,7 @@ from service.config import Settings
 from service.demands.models import Demand, DemandStatus
 from service.errors import ServiceUnavailable
 from service.experts.models import Expert
-from service.heap import release_free_heap
+from service.heap import large_blocks_mapped, release_free_heap
 from service.observability import matcher_index_size, matcher_refresh_seconds
 from service.suggestions.pages import PageCache, RenderedPage
 from service.suggestions.profiles import (
@@ -244,7 +244,8 @@ class LiveMatcher:
         if not experts and not demands:
             return None
         started = time.perf_counter()
-        matcher = self.factory().fit(experts.values(), demands.values())
+        with large_blocks_mapped():
+            matcher = self.factory().fit(experts.values(), demands.values())
         self.stats.last_build_seconds = time.perf_counter() - started
         matcher_refresh_seconds.observe(self.stats.last_build_seconds)
         log.info(
