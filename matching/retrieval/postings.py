@@ -135,7 +135,7 @@ class Postings:
     @property
     def n_pages(self) -> int:
         """Pages each term's postings are split into."""
-        return (self.runs.size - 1) // max(self.tmax.size, 1) if self.tmax.size else 1
+        return (self.runs.size - 1) // self.tmax.size if self.tmax.size else 1
 
     @classmethod
     def from_rows(cls, rows: Rows, page_bits: int = PAGE_BITS) -> Postings:
@@ -215,6 +215,18 @@ def _term_max(runs, val, lut, tmax, pages):  # noqa: ANN001, ANN202
         tmax[t] = best
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_page(runs, low, val, lut, n_terms, pages, g, qt, qw, acc, offset):  # noqa: ANN001, ANN202
+    """Add page g's postings of the query's terms into ``acc[offset + place in page]``, term by term in query order."""
+    for j in range(qt.size):
+        t = qt[j]
+        if t < 0 or t >= n_terms:
+            continue
+        w = np.float64(qw[j])
+        for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
+            acc[offset + low[p]] += w * np.float64(lut[val[p]])
+
+
 @numba.njit(cache=True, nogil=True)
 def taat(runs, low, val, lut, tmax, page_bits, qt, qw, n_rows, alive, use_alive):  # noqa: ANN001, ANN201
     """All rows sharing a term with the query and their scores, page by page and within a page term at a time
@@ -223,14 +235,7 @@ def taat(runs, low, val, lut, tmax, page_bits, qt, qw, n_rows, alive, use_alive)
     n_terms = tmax.size
     pages = (runs.size - 1) // max(n_terms, 1)
     for g in range(pages):
-        base = g << page_bits
-        for j in range(qt.size):
-            t = qt[j]
-            if t < 0 or t >= n_terms:
-                continue
-            w = np.float64(qw[j])
-            for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
-                acc[base + low[p]] += w * np.float64(lut[val[p]])
+        _add_page(runs, low, val, lut, n_terms, pages, g, qt, qw, acc, g << page_bits)
     count = 0
     for r in range(n_rows):
         if acc[r] != 0.0 and (not use_alive or alive[r]):
@@ -260,13 +265,7 @@ def taat_top_k(runs, low, val, lut, tmax, page_bits, qt, qw, n_rows, alive, ids,
     size = 0
     for g in range(pages):
         base = g << page_bits
-        for j in range(qt.size):
-            t = qt[j]
-            if t < 0 or t >= n_terms:
-                continue
-            w = np.float64(qw[j])
-            for p in range(runs[t * pages + g], runs[t * pages + g + 1]):
-                acc[low[p]] += w * np.float64(lut[val[p]])
+        _add_page(runs, low, val, lut, n_terms, pages, g, qt, qw, acc, 0)
         for i in range(min(size_of_page, n_rows - base)):
             s = acc[i]
             if s != 0.0:
